@@ -1,0 +1,59 @@
+import type { Flow, ResolvedStack } from '../design/types.ts';
+import { CAPABILITIES, CLIENT, type Capability, type Role } from '../design/vocabulary.ts';
+import { and, FALSE, or, TRUE, up, type Expr } from './expr.ts';
+
+// What each user capability needs, read off the flow graph: a request enters where the
+// client's flows go, and each role passes it on along its own flows. Failover policies
+// decide whether a role needs one of its next hops (or) or all of them (and).
+
+type Kind = Exclude<Capability, 'resolve'>;
+
+export function capabilityExpressions(stack: ResolvedStack): Record<Capability, Expr> {
+  const from = (host: string, role: Role, purposes: Flow['purpose'][]) =>
+    stack.flows.filter((f) => f.from === host && f.fromRole === role && purposes.includes(f.purpose));
+
+  // With health checks the lb stops sending to a dead backend; without them every
+  // backend's loss fails a share of requests, so the lb needs all of them.
+  const lbCombine = stack.policies.healthChecks.enabled ? or : and;
+  const writeTargets: Flow['purpose'][] = stack.policies.db.failover === 'automatic' ? ['sql-write', 'sql-read'] : ['sql-write'];
+
+  const serve = (host: string, role: Role, kind: Kind, path: ReadonlySet<string>): Expr => {
+    const here = `${host}/${role}`;
+    if (path.has(here)) return FALSE; // a loop serves nothing
+    const next = new Set(path).add(here);
+    const onward = (flows: Flow[], combine: (...e: Expr[]) => Expr) => combine(...flows.map((f) => serve(f.to, f.toRole, kind, next)));
+    let handled: Expr;
+    switch (role) {
+      case 'lb':
+        handled = onward(from(host, role, ['proxy']), lbCombine);
+        break;
+      case 'web':
+        handled = kind === 'static' ? TRUE : onward(from(host, role, ['app']), or);
+        break;
+      case 'app':
+        // Reads go to a replica and fall back to the primary; writes go to the primary,
+        // or after an automatic failover to a promoted replica.
+        handled =
+          kind === 'static' ? TRUE
+          : kind === 'read' ? onward(from(host, role, ['sql-read', 'sql-write']), or)
+          : onward(from(host, role, writeTargets), or);
+        break;
+      default:
+        handled = TRUE;
+    }
+    return and(up(host, role), handled);
+  };
+
+  const resolveName = stack.dns.mode === 'own' ? or(...stack.dns.hosts.map((h) => up(h, 'dns'))) : TRUE;
+  const record = stack.records.find((r) => r.name === stack.entry);
+  const entryFlows = stack.flows.filter((f) => f.from === CLIENT && f.purpose === 'http' && record?.hosts.includes(f.to));
+
+  const result = { resolve: resolveName } as Record<Capability, Expr>;
+  for (const kind of CAPABILITIES) {
+    if (kind === 'resolve') continue;
+    // A client that finds one address dead tries the next (several A records) or
+    // never notices (a virtual IP moves), so one reachable entry is enough.
+    result[kind] = and(resolveName, or(...entryFlows.map((f) => serve(f.to, f.toRole, kind, new Set()))));
+  }
+  return result;
+}

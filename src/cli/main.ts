@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { check } from '../analysis/check.ts';
+import { checkJson, formatCheck } from '../analysis/format.ts';
+import { blueprintFile, BLUEPRINTS, isBlueprint } from '../blueprints/index.ts';
+import { loadDesign } from '../design/load.ts';
+import { unknownChoice } from '../design/problems.ts';
+import { jsonSchema } from '../design/schema.ts';
+import { diagramModel } from '../diagram/model.ts';
+import { renderMermaid } from '../diagram/mermaid.ts';
+import { renderSvg } from '../diagram/svg.ts';
+import { EXIT, reportError, UsageError } from './errors.ts';
+import { writeFileAtomic } from './files.ts';
+
+// The command line: parse arguments, call the pure core, print, exit. Nothing else.
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const DESIGN_HELP = `a design file (.yaml, .yml, .json, .ts) or a blueprint: ${BLUEPRINTS.join(', ')}`;
+
+function program(io: Io, setExit: (code: number) => void): Command {
+  const cli = new Command('webstack')
+    .description('Turn a web-infrastructure design into a real, running, verified system.')
+    .version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showSuggestionAfterError()
+    .exitOverride();
+
+  cli
+    .command('check')
+    .description('find single points of failure, security and monitoring gaps, maintenance downtime, and the availability of each capability')
+    .argument('<design>', DESIGN_HELP)
+    .option('--json', 'print one JSON object')
+    .option('--strict', 'exit 1 when there is any finding')
+    .action(async (ref: string, opts: { json?: boolean; strict?: boolean }) => {
+      const { stack } = await loadDesign(ref);
+      const report = check(stack);
+      io.stdout(opts.json ? checkJson(report) : formatCheck(stack, report));
+      if (opts.strict && report.findings.length > 0) setExit(EXIT.findings);
+    });
+
+  cli
+    .command('diagram')
+    .description('draw the architecture, left to right, as the seeds draw it')
+    .argument('<design>', DESIGN_HELP)
+    .addOption(new Option('--format <format>', 'svg or mermaid').choices(['svg', 'mermaid']).default('svg'))
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .option('--force', 'replace the output file if it exists', true)
+    .action(async (ref: string, opts: { format: 'svg' | 'mermaid'; output?: string }) => {
+      const model = diagramModel((await loadDesign(ref)).stack);
+      const text = opts.format === 'svg' ? await renderSvg(model) : renderMermaid(model);
+      if (opts.output) {
+        writeFileAtomic(opts.output, text, { overwrite: true });
+        io.stderr(`wrote ${opts.output}\n`);
+      } else io.stdout(text);
+    });
+
+  cli
+    .command('init')
+    .description('write a blueprint out as a YAML design file to edit')
+    .argument('<blueprint>', `one of: ${BLUEPRINTS.join(', ')}`)
+    .argument('<file>', 'where to write it')
+    .option('--force', 'replace the file if it exists')
+    .action((name: string, file: string, opts: { force?: boolean }) => {
+      if (!isBlueprint(name)) throw new UsageError(unknownChoice('blueprint', name, BLUEPRINTS));
+      writeFileAtomic(file, readFileSync(blueprintFile(name), 'utf8'), { overwrite: Boolean(opts.force) });
+      io.stdout(`wrote ${file} from blueprint '${name}'; next: npx webstack check ${file}\n`);
+    });
+
+  cli
+    .command('schema')
+    .description('print the JSON Schema of the design file, for editors')
+    .action(() => io.stdout(JSON.stringify(jsonSchema(), null, 2) + '\n'));
+
+  cli
+    .command('blueprints')
+    .description('list the blueprints that ship with webstack')
+    .action(async () => {
+      for (const name of BLUEPRINTS) {
+        const { stack } = await loadDesign(name);
+        io.stdout(`${name.padEnd(12)} ${stack.description}\n`);
+      }
+    });
+
+  return cli;
+}
+
+/** Runs the CLI and returns its exit code; never throws. */
+export async function run(argv: string[], io: Io): Promise<number> {
+  let code: number = EXIT.ok;
+  try {
+    await program(io, (c) => (code = c)).parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are successes; anything else commander has already explained.
+      return error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+    }
+    return reportError(error, io.stderr);
+  }
+}
+
+const isMain = process.argv[1] && import.meta.url.endsWith('/src/cli/main.ts') && !process.env.WEBSTACK_NO_MAIN;
+if (isMain) {
+  const code = await run(process.argv.slice(2), { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) });
+  process.exitCode = code;
+}

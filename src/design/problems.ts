@@ -1,0 +1,82 @@
+// A problem is one thing wrong with a design, found by the schema or by resolve().
+// Problems are collected, never thrown one by one, so the user sees all of them at once.
+
+export type Path = ReadonlyArray<string | number>;
+
+export interface Problem {
+  path: Path;
+  message: string;
+  /** Point at the key itself (e.g. an unknown key) rather than at its value. */
+  at?: 'key' | 'value';
+}
+
+export interface Location {
+  line: number;
+  column: number;
+}
+
+export interface LocatedProblem extends Problem {
+  file: string;
+  location?: Location;
+}
+
+/** `hosts.web-01.roles[1]`: the path as a user would type it. */
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (/^[A-Za-z0-9_-]+$/.test(segment)) out += out ? `.${segment}` : segment;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out || '(top level)';
+}
+
+export function formatProblem(p: LocatedProblem): string {
+  const where = p.location ? `${p.file}:${p.location.line}:${p.location.column}` : p.file;
+  return `${where}: ${formatPath(p.path)}: ${p.message}`;
+}
+
+/** Raised when a design cannot be used; carries every problem found. */
+export class DesignError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly LocatedProblem[],
+  ) {
+    super(`${problems.length} problem${problems.length === 1 ? '' : 's'} in ${file}`);
+    this.name = 'DesignError';
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The closest valid choice, if one is close enough to be a likely typo. */
+export function closest(value: string, choices: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const choice of choices) {
+    const d = editDistance(value.toLowerCase(), choice.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [choice, d];
+  }
+  const tolerance = Math.max(1, Math.floor(value.length / 3));
+  if (best !== undefined && (bestDistance <= tolerance || best.startsWith(value) || value.startsWith(best))) return best;
+  return undefined;
+}
+
+/** "unknown role 'lb2'; did you mean 'lb'? (valid: lb, web, ...)" */
+export function unknownChoice(noun: string, value: string, choices: readonly string[]): string {
+  const guess = closest(value, choices);
+  const valid = choices.length ? ` (valid: ${choices.join(', ')})` : '';
+  return `unknown ${noun} '${value}'${guess ? `; did you mean '${guess}'?` : ''}${valid}`;
+}

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { FAILOVER_MODES, LB_ALGORITHMS, REPLICATION_MODES, ROLES } from './vocabulary.ts';
+
+// The design file as the user writes it. Everything optional here gets its
+// default in resolve(), never in later stages.
+
+const name = (what: string) =>
+  z.string().regex(/^[a-z][a-z0-9-]*$/, { error: `a ${what} name is lower-case letters, digits and '-', starting with a letter` });
+
+const hostName = name('host').max(20, { error: 'a host name has at most 20 characters' });
+const networkName = name('network').max(12, { error: 'a network name has at most 12 characters' });
+
+export const NetworkSchema = z.strictObject({
+  cidr: z.cidrv4({ error: 'expected an IPv4 network such as 10.10.0.0/24' }),
+  exposure: z.enum(['public', 'private']).optional(),
+});
+
+export const HostSchema = z.strictObject({
+  roles: z.array(z.enum(ROLES)).min(1, { error: 'a host needs at least one role' }),
+  networks: z.array(z.string()).min(1, { error: 'a host needs at least one network' }),
+  address: z.union([z.ipv4(), z.record(z.string(), z.ipv4())], {
+    error: 'expected an IPv4 address, or a map of network name to IPv4 address',
+  }).optional(),
+  monitored: z.boolean().optional(),
+  availability: z.number().gt(0).lte(1).optional(),
+});
+
+const recordTarget = z.union([z.string(), z.array(z.string()).min(1)], {
+  error: 'expected a role or host name, or a list of them',
+});
+
+export const RecordSchema = z.union(
+  [
+    z.string(),
+    z.array(z.string()).min(1),
+    z.strictObject({ to: recordTarget, ttl: z.number().int().min(1).max(86400).optional() }),
+  ],
+  { error: 'expected a role or host name, a list of them, or { to: ..., ttl: ... }' },
+);
+
+export const PoliciesSchema = z.strictObject({
+  tls: z.boolean().optional(),
+  firewall: z.boolean().optional(),
+  lb: z
+    .strictObject({
+      algorithm: z.enum(LB_ALGORITHMS).optional(),
+      virtualIp: z.union([z.boolean(), z.ipv4()], { error: 'expected true, false or an IPv4 address' }).optional(),
+    })
+    .optional(),
+  healthChecks: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      path: z.string().startsWith('/', { error: "a health-check path starts with '/'" }).optional(),
+      intervalMs: z.number().int().min(100).max(60000).optional(),
+      fall: z.number().int().min(1).max(10).optional(),
+      rise: z.number().int().min(1).max(10).optional(),
+    })
+    .optional(),
+  db: z
+    .strictObject({
+      replication: z.enum(REPLICATION_MODES).optional(),
+      failover: z.enum(FAILOVER_MODES).optional(),
+    })
+    .optional(),
+  monitoring: z
+    .strictObject({
+      uptimeCheck: z.boolean().optional(),
+      alerting: z.boolean().optional(),
+    })
+    .optional(),
+  availability: z.number().gt(0).lte(1).optional(),
+});
+
+export const StackSchema = z.strictObject({
+  stack: name('stack').max(12, { error: 'a stack name has at most 12 characters (it prefixes every namespace and link)' }),
+  domain: z
+    .string()
+    .regex(/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/, { error: 'expected a domain name such as foobar.com' }),
+  description: z.string().optional(),
+  networks: z.record(networkName, NetworkSchema).optional(),
+  records: z.record(z.string().regex(/^(@|[a-z0-9]([a-z0-9-]*[a-z0-9])?)$/, { error: "a record name is a DNS label such as 'www', or '@'" }), RecordSchema).optional(),
+  dns: z.strictObject({ ttl: z.number().int().min(1).max(86400).optional() }).optional(),
+  hosts: z.record(hostName, HostSchema).refine((hosts) => Object.keys(hosts).length > 0, { error: 'a stack needs at least one host' }),
+  policies: PoliciesSchema.optional(),
+});
+
+/** What a user writes: every default left out. */
+export type StackDesign = z.input<typeof StackSchema>;
+/** What the schema accepts, before resolve() fills in the defaults. */
+export type ParsedDesign = z.output<typeof StackSchema>;
+
+/** Typed helper for designs written in TypeScript; validation happens when webstack loads the file. */
+export function defineStack(design: StackDesign): StackDesign {
+  return design;
+}
+
+export function jsonSchema(): object {
+  return {
+    ...z.toJSONSchema(StackSchema, { target: 'draft-2020-12' }),
+    $id: 'https://webstack.invalid/schema/design.json',
+    title: 'webstack design',
+  };
+}

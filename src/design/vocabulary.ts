@@ -1,0 +1,44 @@
+// The one vocabulary of webstack: roles, capabilities and finding categories.
+// Types, CLI output and docs all take their words from here.
+
+export const ROLES = ['lb', 'web', 'app', 'db-primary', 'db-replica', 'cache', 'monitoring', 'dns'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The internet user: never declared, always there, on the public network. */
+export const CLIENT = 'client';
+
+export const ROLE_TITLES: Record<Role, string> = {
+  lb: 'load balancer (HAProxy)',
+  web: 'web server (nginx)',
+  app: 'application server',
+  'db-primary': 'database primary (MariaDB)',
+  'db-replica': 'database replica (MariaDB)',
+  cache: 'cache (Redis)',
+  monitoring: 'monitoring (Prometheus)',
+  dns: 'authoritative DNS',
+};
+
+/** What a user of the site can do; each is analysed on its own. */
+export const CAPABILITIES = ['resolve', 'static', 'read', 'write'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+export const CAPABILITY_TITLES: Record<Capability, string> = {
+  resolve: 'resolve the name',
+  static: 'load a static page',
+  read: 'read data',
+  write: 'write data',
+};
+
+export const FINDING_CATEGORIES = ['spof', 'security', 'monitoring', 'maintenance'] as const;
+export type FindingCategory = (typeof FINDING_CATEGORIES)[number];
+
+export const CATEGORY_TITLES: Record<FindingCategory, string> = {
+  spof: 'Single points of failure',
+  security: 'Security',
+  monitoring: 'Monitoring',
+  maintenance: 'Maintenance',
+};
+
+export const LB_ALGORITHMS = ['roundrobin', 'leastconn'] as const;
+export const REPLICATION_MODES = ['async', 'semi-sync'] as const;
+export const FAILOVER_MODES = ['manual', 'automatic'] as const;
