@@ -1,5 +1,5 @@
 import type { ResolvedStack } from '../design/types.ts';
-import { CAPABILITIES, CAPABILITY_TITLES, CATEGORY_TITLES, FINDING_CATEGORIES, type FindingCategory } from '../design/vocabulary.ts';
+import { CAPABILITIES, CAPABILITY_TITLES, CATEGORY_NOUNS, CATEGORY_TITLES, FINDING_CATEGORIES, type FindingCategory } from '../design/vocabulary.ts';
 import type { CheckReport } from './check.ts';
 import type { Finding } from './finding.ts';
 
@@ -63,7 +63,7 @@ export function formatCheck(stack: ResolvedStack, report: CheckReport): string {
     '',
     total === 0
       ? 'No findings.'
-      : `${total} finding${total === 1 ? '' : 's'}: ${counts.map(([c, n]) => `${n} ${CATEGORY_TITLES[c].toLowerCase()}`).join(', ')}`,
+      : `${total} finding${total === 1 ? '' : 's'}: ${counts.map(([c, n]) => `${n} ${CATEGORY_NOUNS[c][n === 1 ? 0 : 1]}`).join(', ')}`,
   );
   return lines.join('\n') + '\n';
 }

@@ -27,6 +27,7 @@ function program(io: Io, setExit: (code: number) => void): Command {
     .version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showSuggestionAfterError()
+    .showHelpAfterError('(npx webstack --help lists the commands)')
     .exitOverride();
 
   cli
@@ -101,10 +102,4 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     return reportError(error, io.stderr);
   }
-}
-
-const isMain = process.argv[1] && import.meta.url.endsWith('/src/cli/main.ts') && !process.env.WEBSTACK_NO_MAIN;
-if (isMain) {
-  const code = await run(process.argv.slice(2), { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) });
-  process.exitCode = code;
 }

@@ -42,12 +42,15 @@ export function parseYaml(text: string, file: string): DesignSource {
       file,
       path: [],
       location: toLocation(e.pos[0]),
-      message: e.code === 'DUPLICATE_KEY' ? 'a key appears twice in one map (host, network and record names must be unique)' : `not valid YAML: ${e.message.split('\n')[0]}`,
+      message:
+        e.code === 'DUPLICATE_KEY'
+          ? `duplicate key '${/^[^\s:]+/.exec(text.slice(e.pos[0]))?.[0] ?? ''}': host, network and record names must be unique`
+          : `not valid YAML: ${e.message.split('\n')[0]}`,
     }));
     throw new DesignError(file, problems);
   }
   if (doc.contents === null || (isScalar(doc.contents) && (doc.contents.value === null || doc.contents.value === ''))) {
-    fail(file, 'the design is empty; start from a blueprint: npx webstack init simple design.yaml');
+    fail(file, `the design is empty; start from a blueprint: npx webstack init simple ${file}`);
   }
   return { ref: file, file, data: doc.toJS(), locate: (path, at) => locateIn(doc, path, at, toLocation) };
 }
@@ -85,7 +88,6 @@ async function readSource(ref: string, cwd: string): Promise<DesignSource> {
   const extension = extname(path).toLowerCase();
   if (YAML_EXTENSIONS.includes(extension)) {
     const text = readFileSync(path, 'utf8');
-    if (text.trim() === '') fail(ref, 'the design file is empty; start from a blueprint: npx webstack init simple ' + ref);
     return parseYaml(text, ref);
   }
   if (MODULE_EXTENSIONS.includes(extension)) {

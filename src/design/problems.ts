@@ -33,16 +33,19 @@ export function formatPath(path: Path): string {
 
 export function formatProblem(p: LocatedProblem): string {
   const where = p.location ? `${p.file}:${p.location.line}:${p.location.column}` : p.file;
-  return `${where}: ${formatPath(p.path)}: ${p.message}`;
+  return p.path.length ? `${where}: ${formatPath(p.path)}: ${p.message}` : `${where}: ${p.message}`;
 }
 
 /** Raised when a design cannot be used; carries every problem found. */
 export class DesignError extends Error {
+  readonly problems: readonly LocatedProblem[];
   constructor(
     readonly file: string,
-    readonly problems: readonly LocatedProblem[],
+    problems: readonly LocatedProblem[],
   ) {
     super(`${problems.length} problem${problems.length === 1 ? '' : 's'} in ${file}`);
+    // In file order, so they can be fixed top to bottom.
+    this.problems = [...problems].sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0));
     this.name = 'DesignError';
   }
 }

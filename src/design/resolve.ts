@@ -80,7 +80,8 @@ export function resolve(design: ParsedDesign): ResolveResult {
     const public_ = networks.find((n) => n.exposure === 'public' && addresses.get(host)?.[n.name]);
     return public_ ? addresses.get(host)?.[public_.name] : undefined;
   };
-  const records = resolveRecords(design, hostsWith, virtualIps, publicAddressOf, report);
+  const publicNetworks = networks.filter((n) => n.exposure === 'public').map((n) => n.name);
+  const records = resolveRecords(design, hostsWith, virtualIps, publicAddressOf, publicNetworks, report);
   const entry = records.find((r) => r.name === 'www')?.name ?? records[0]?.name ?? 'www';
 
   const client = { name: CLIENT as typeof CLIENT, addresses: {} as Record<string, string> };
@@ -312,6 +313,7 @@ function resolveRecords(
   hostsWith: (r: Role) => string[],
   virtualIps: VirtualIp[],
   publicAddressOf: (host: string) => string | undefined,
+  publicNetworks: string[],
   report: Report,
 ): ResolvedRecord[] {
   const entryRole: Role = hostsWith('lb').length ? 'lb' : hostsWith('web').length ? 'web' : 'app';
@@ -352,7 +354,12 @@ function resolveRecords(
       for (const host of targetHosts) {
         const address = publicAddressOf(host);
         if (!address) {
-          report(path, `'${name}' points at ${host}, which has no address on a public network; add the public network to its networks`);
+          // A host that is on a public network but got no address there has had its problem reported already.
+          const onPublic = design.hosts[host]!.networks.some((n) => publicNetworks.includes(n));
+          if (!onPublic) {
+            const where = design.records ? path : ['hosts', host, 'networks'];
+            report(where, `'${name}'${design.records ? '' : ' (the default record)'} points at ${host}, which has no address on a public network; add the public network to its networks`);
+          }
           continue;
         }
         hosts.push(host);

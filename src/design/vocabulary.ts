@@ -39,6 +39,14 @@ export const CATEGORY_TITLES: Record<FindingCategory, string> = {
   maintenance: 'Maintenance',
 };
 
+/** How a count of findings is said: [one, many]. */
+export const CATEGORY_NOUNS: Record<FindingCategory, readonly [string, string]> = {
+  spof: ['single point of failure', 'single points of failure'],
+  security: ['security gap', 'security gaps'],
+  monitoring: ['monitoring gap', 'monitoring gaps'],
+  maintenance: ['maintenance downtime', 'maintenance downtimes'],
+};
+
 export const LB_ALGORITHMS = ['roundrobin', 'leastconn'] as const;
 export const REPLICATION_MODES = ['async', 'semi-sync'] as const;
 export const FAILOVER_MODES = ['manual', 'automatic'] as const;

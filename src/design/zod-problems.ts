@@ -91,7 +91,7 @@ export function problemsFromZod(error: z.ZodError, input: unknown): Problem[] {
       }
       case 'invalid_type': {
         if (value === undefined) {
-          problems.push({ path, message: `'${String(path[path.length - 1])}' is required: expected ${EXPECTED[issue.expected] ?? issue.expected}` });
+          problems.push({ path, message: `missing required key '${String(path[path.length - 1])}' (expected ${EXPECTED[issue.expected] ?? issue.expected})` });
         } else {
           problems.push({ path, message: `expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${describe(value)}` });
         }

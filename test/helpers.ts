@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseYaml, resolveSource, type LoadedDesign } from '../src/design/load.ts';
+import { run } from '../src/cli/main.ts';
+
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** Compares with a checked-in file; `UPDATE_GOLDEN=1 npm test` rewrites them instead. */
+export function assertGolden(relativePath: string, actual: string): void {
+  const path = `${repoRoot}test/${relativePath}`;
+  if (process.env.UPDATE_GOLDEN) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, actual);
+    return;
+  }
+  assert.ok(existsSync(path), `no golden file ${relativePath}; run UPDATE_GOLDEN=1 npm test and review the new file`);
+  assert.equal(actual, readFileSync(path, 'utf8'), `output differs from test/${relativePath}`);
+}
+
+/** Resolves a design written inline in a test. */
+export function designFrom(yaml: string): LoadedDesign {
+  return resolveSource(parseYaml(yaml, 'inline.yaml'));
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in-process, as `npx webstack ...` would from the repo root. */
+export async function cli(...args: string[]): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+/** A line that looks like a JavaScript stack frame. */
+export const STACK_FRAME = /^\s+at .+[(:]\d+/m;

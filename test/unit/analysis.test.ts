@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { check } from '../../src/analysis/check.ts';
+import type { Finding } from '../../src/analysis/finding.ts';
+import { loadDesign } from '../../src/design/load.ts';
+import type { Capability } from '../../src/design/vocabulary.ts';
+import { designFrom } from '../helpers.ts';
+
+const spofs = (findings: readonly Finding[]) =>
+  findings.filter((f) => f.category === 'spof').map((f) => `${f.capability}:${f.hosts.join('+')}`).sort();
+const categories = (findings: readonly Finding[]) => [...new Set(findings.map((f) => f.category))].sort();
+const reportOf = async (name: string) => check((await loadDesign(name)).stack);
+
+describe('check finds what the seeds find, from the flow graph', () => {
+  it('simple: the one server is a single point of failure for every capability it serves', async () => {
+    const r = await reportOf('simple');
+    assert.deepEqual(spofs(r.findings), ['read:server-01', 'static:server-01', 'write:server-01']);
+  });
+
+  it('distributed: the lb, and the primary for writes; no firewall, no HTTPS, no monitoring', async () => {
+    const r = await reportOf('distributed');
+    assert.deepEqual(spofs(r.findings), ['read:lb-01', 'static:lb-01', 'write:lb-01', 'write:server-01']);
+    const messages = r.findings.map((f) => f.message).join('\n');
+    assert.match(messages, /no TLS on lb-01/);
+    assert.match(messages, /no firewall/);
+    assert.match(messages, /nothing monitors the stack/);
+    assert.deepEqual(r.findings.find((f) => f.capability === 'write' && f.hosts[0] === 'server-01')?.roles, ['web', 'app', 'db-primary']);
+  });
+
+  it('secured: still the single lb and the primary, and no security finding', async () => {
+    const r = await reportOf('secured');
+    assert.deepEqual(spofs(r.findings), ['read:lb-01', 'static:lb-01', 'write:lb-01', 'write:server-01']);
+    assert.ok(!r.findings.some((f) => f.category === 'security'));
+  });
+
+  it('scaled: only the primary, for writes', async () => {
+    assert.deepEqual(spofs((await reportOf('scaled')).findings), ['write:db-01']);
+  });
+
+  it('ha: no single point of failure, no security or monitoring finding', async () => {
+    const r = await reportOf('ha');
+    assert.deepEqual(categories(r.findings), []);
+  });
+
+  it('computes availability exactly from the per-host figure', async () => {
+    const r = await reportOf('distributed');
+    assert.equal(r.availability.write, 0.998001); // lb and primary in series
+    assert.equal(r.availability.resolve, 1); // managed DNS is outside the stack
+    assert.equal((await reportOf('simple')).availability.static, 0.999);
+  });
+
+  it('honours a per-host availability', () => {
+    const { stack } = designFrom(`
+stack: avail
+domain: foobar.com
+hosts:
+  s-01: { roles: [web, app, db-primary], networks: [public], availability: 0.95 }
+`);
+    assert.equal(check(stack).availability.read, 0.95);
+  });
+});
+
+describe('check takes failover policies into account', () => {
+  const twoServers = (policies: string) => `
+stack: pol
+domain: foobar.com
+networks: { public: { cidr: 203.0.113.0/27 }, private: { cidr: 10.71.0.0/24 } }
+hosts:
+  lb-01: { roles: [lb], networks: [public, private] }
+  lb-02: { roles: [lb], networks: [public, private] }
+  s-01: { roles: [web, app, db-primary], networks: [private] }
+  s-02: { roles: [web, app, db-replica], networks: [private] }
+policies:
+${policies}
+`;
+  const spofsOf = (policies: string) => spofs(check(designFrom(twoServers(policies)).stack).findings);
+
+  it('automatic database failover removes the primary as a single point of failure', () => {
+    assert.deepEqual(spofsOf('  lb: { virtualIp: true }\n  db: { failover: manual }'), ['write:s-01']);
+    assert.deepEqual(spofsOf('  lb: { virtualIp: true }\n  db: { failover: automatic }'), []);
+  });
+
+  it('without health checks every backend is needed, since its loss fails a share of requests', () => {
+    const found = spofsOf('  lb: { virtualIp: true }\n  healthChecks: { enabled: false }');
+    for (const c of ['static', 'read', 'write'] as Capability[]) assert.ok(found.includes(`${c}:s-02`), `${c}:s-02 in ${found}`);
+  });
+
+  it('an lb that the record does not point at does not help', () => {
+    const design = twoServers('  db: { failover: automatic }').replace('policies:', 'records:\n  www: lb-01\npolicies:');
+    assert.deepEqual(spofs(check(designFrom(design).stack).findings), ['read:lb-01', 'static:lb-01', 'write:lb-01']);
+  });
+
+  it('analyses the stack’s own dns hosts: one is a single point of failure, two are not', () => {
+    const withDns = (n: number) => `
+stack: dns
+domain: foobar.com
+hosts:
+${Array.from({ length: n }, (_, i) => `  ns-0${i + 1}: { roles: [dns], networks: [public] }`).join('\n')}
+  s-01: { roles: [web, app, db-primary], networks: [public] }
+records:
+  www: s-01
+`;
+    assert.ok(spofs(check(designFrom(withDns(1)).stack).findings).includes('resolve:ns-01'));
+    assert.ok(!spofs(check(designFrom(withDns(2)).stack).findings).some((s) => s.startsWith('resolve:')));
+  });
+});
+
+describe('check finds security, monitoring and maintenance gaps', () => {
+  it('reports a database port reachable from the public network without a firewall, and not with one', () => {
+    const design = (firewall: boolean) => `
+stack: exposed
+domain: foobar.com
+hosts:
+  s-01: { roles: [web, app, db-primary], networks: [public] }
+policies: { firewall: ${firewall} }
+`;
+    const exposure = (firewall: boolean) => check(designFrom(design(firewall)).stack).findings.find((f) => /reachable from the public network/.test(f.message));
+    assert.match(exposure(false)?.message ?? '', /database port 3306 \(mariadb\)/);
+    assert.equal(exposure(true), undefined);
+  });
+
+  it('reports unmonitored hosts, a missing uptime check and missing alerting', () => {
+    const { stack } = designFrom(`
+stack: mon
+domain: foobar.com
+hosts:
+  s-01: { roles: [web, app, db-primary], networks: [public] }
+  s-02: { roles: [web, app], networks: [public], monitored: false }
+  mon-01: { roles: [monitoring], networks: [public] }
+`);
+    const messages = check(stack).findings.filter((f) => f.category === 'monitoring').map((f) => f.message);
+    assert.deepEqual(messages, ['s-02 is not monitored', 'no uptime check of http://www.foobar.com/: a site that is down to users can look healthy from inside', 'no alerting: failures are recorded, but nobody is told']);
+  });
+
+  it('groups one-member tiers by host for maintenance', async () => {
+    const r = await reportOf('simple');
+    const maintenance = r.findings.filter((f) => f.category === 'maintenance');
+    assert.equal(maintenance.length, 1);
+    assert.match(maintenance[0]!.message, /server-01 is the only web, app and db-primary host/);
+  });
+
+  it('gives every finding a fix', async () => {
+    for (const name of ['simple', 'distributed', 'secured', 'scaled']) {
+      for (const f of (await reportOf(name)).findings) assert.ok(f.fix.length > 10, `${name}: ${f.message}`);
+    }
+  });
+});
