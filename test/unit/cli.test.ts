@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cli, repoRoot, STACK_FRAME } from '../helpers.ts';
+
+const scratch = () => mkdtempSync(join(tmpdir(), 'webstack-cli-'));
+
+describe('webstack check', () => {
+  it('exits 0 on a valid design whatever it finds, and 1 with --strict when it finds anything', async () => {
+    assert.equal((await cli('check', 'distributed')).code, 0);
+    assert.equal((await cli('check', 'distributed', '--strict')).code, 1);
+    assert.equal((await cli('check', 'ha', '--strict')).code, 0);
+  });
+
+  it('prints one JSON object with stack, findings and availability', async () => {
+    const report = JSON.parse((await cli('check', 'distributed', '--json')).stdout);
+    assert.deepEqual(Object.keys(report), ['stack', 'findings', 'availability']);
+    assert.deepEqual(Object.keys(report.availability), ['resolve', 'static', 'read', 'write']);
+    assert.deepEqual(Object.keys(report.findings[0]), ['category', 'capability', 'hosts', 'roles', 'message', 'fix']);
+    assert.deepEqual(report.findings[0].roles, ['lb']);
+  });
+
+  it('says which blueprints exist when the design is neither a file nor a blueprint', async () => {
+    const r = await cli('check', 'distribted');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no design file 'distribted' and no blueprint of that name; blueprints: simple, distributed/);
+  });
+
+  it('loads a design written in TypeScript with defineStack', async () => {
+    const r = await cli('check', 'test/fixtures/design.ts', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).stack, 'typed');
+  });
+
+  it('reports a broken TypeScript design by path', async () => {
+    const r = await cli('check', 'test/fixtures/broken-design.ts');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /test\/fixtures\/broken-design\.ts: hosts\.lb-01\.roles\[1\]: unknown role 'wbe'; did you mean 'web'\?/);
+  });
+});
+
+describe('webstack init', () => {
+  it('writes a blueprint out as YAML that checks the same as the blueprint', async () => {
+    const file = join(scratch(), 'design.yaml');
+    const r = await cli('init', 'secured', file);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(readFileSync(file, 'utf8'), /^# secured:/);
+    assert.equal((await cli('check', file, '--json')).stdout, (await cli('check', 'secured', '--json')).stdout);
+  });
+
+  it('refuses to overwrite a file without --force, and leaves it as it was', async () => {
+    const file = join(scratch(), 'design.yaml');
+    writeFileSync(file, 'mine');
+    const r = await cli('init', 'simple', file);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /already exists; pass --force/);
+    assert.equal(readFileSync(file, 'utf8'), 'mine');
+    assert.equal((await cli('init', 'simple', file, '--force')).code, 0);
+  });
+
+  it('suggests the blueprint meant', async () => {
+    const r = await cli('init', 'scale', join(scratch(), 'x.yaml'));
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown blueprint 'scale'; did you mean 'scaled'\?/);
+  });
+});
+
+describe('webstack diagram and schema', () => {
+  it('writes mermaid to stdout and svg to a file', async () => {
+    assert.match((await cli('diagram', 'simple', '--format', 'mermaid')).stdout, /^---\ntitle: .*\n---\nflowchart LR\n/);
+    const file = join(scratch(), 'd.svg');
+    assert.equal((await cli('diagram', 'simple', '-o', file)).code, 0);
+    assert.match(readFileSync(file, 'utf8'), /^<svg /);
+  });
+
+  it('rejects an unknown format with exit 2', async () => {
+    const r = await cli('diagram', 'simple', '--format', 'png');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /Allowed choices are svg, mermaid/);
+  });
+
+  it('prints a JSON Schema that knows every role', async () => {
+    const schema = JSON.parse((await cli('schema')).stdout);
+    assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
+    const roles = schema.properties.hosts.additionalProperties.properties.roles.items.enum;
+    assert.deepEqual(roles, ['lb', 'web', 'app', 'db-primary', 'db-replica', 'cache', 'monitoring', 'dns']);
+  });
+});
+
+describe('the installed command', () => {
+  it('runs as npx webstack would, and shows no stack trace on bad input', () => {
+    const r = spawnSync(process.execPath, [`${repoRoot}bin/webstack.js`, 'check', 'test/broken/two-primaries.yaml'], { cwd: repoRoot, encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /a second db-primary/);
+    assert.doesNotMatch(r.stderr, STACK_FRAME);
+    const ok = spawnSync(process.execPath, [`${repoRoot}bin/webstack.js`, 'check', 'simple'], { cwd: repoRoot, encoding: 'utf8' });
+    assert.equal(ok.status, 0);
+    assert.match(ok.stdout, /server-01 \(web, app, db-primary\): its loss alone breaks/);
+  });
+});
