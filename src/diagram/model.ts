@@ -39,15 +39,21 @@ export interface Diagram {
 
 const PROTOCOL_NAMES: Record<number, string> = { [PORTS.http]: 'HTTP', [PORTS.https]: 'HTTPS', [PORTS.app]: 'HTTP', [PORTS.mysql]: 'SQL', [PORTS.redis]: 'Redis', [PORTS.dns]: 'DNS' };
 
+/** A host's node id: prefixed, so that no host name (such as 'end') can read as Mermaid syntax. */
+const safe = (name: string) => name.replace(/[^A-Za-z0-9]/g, '_');
+
+/** A host's node id: prefixed, so that no host name (such as 'end') can read as Mermaid syntax. */
 export function nodeId(name: string): string {
-  return name.replace(/[^A-Za-z0-9]/g, '_');
+  return `h_${safe(name)}`;
 }
+
+const groupId = (network: string) => `net_${safe(network)}`;
 
 function groupOf(stack: ResolvedStack, host: ResolvedHost): string {
   // A host on the public network sits at the edge, whatever else it is on.
   const networks = Object.keys(host.addresses);
   const public_ = stack.networks.find((n) => n.exposure === 'public' && networks.includes(n.name));
-  return `net_${nodeId(public_?.name ?? networks[0]!)}`;
+  return groupId(public_?.name ?? networks[0]!);
 }
 
 function hostLines(stack: ResolvedStack, host: ResolvedHost): string[] {
@@ -69,8 +75,8 @@ export function diagramModel(stack: ResolvedStack): Diagram {
   const entry = stack.records.find((r) => r.name === stack.entry);
 
   const groups: DiagramGroup[] = stack.networks
-    .filter((n) => stack.hosts.some((h) => groupOf(stack, h) === `net_${nodeId(n.name)}`))
-    .map((n) => ({ id: `net_${nodeId(n.name)}`, label: `${n.name} network ${n.cidr}${stack.policies.firewall ? ' · firewalled hosts' : ''}` }));
+    .filter((n) => stack.hosts.some((h) => groupOf(stack, h) === groupId(n.name)))
+    .map((n) => ({ id: groupId(n.name), label: `${n.name} network ${n.cidr}${stack.policies.firewall ? ' · firewalled hosts' : ''}` }));
 
   nodes.push({ id: 'user', shape: 'user', lines: ['user', `client ${Object.values(stack.client.addresses).join(' · ')}`], group: null, firewall: false });
   if (stack.dns.mode === 'managed') {
@@ -85,8 +91,8 @@ export function diagramModel(stack: ResolvedStack): Diagram {
 
   const web = stack.policies.tls ? `HTTPS ${PORTS.https}, HTTP ${PORTS.http}` : `HTTP ${PORTS.http}`;
   for (const vip of stack.virtualIps) {
-    const id = `vip_${nodeId(vip.role)}`;
-    nodes.push({ id, shape: 'vip', lines: ['virtual IP', vip.address, `keepalived: ${vip.holders.join(', ')}`], group: `net_${nodeId(vip.network)}`, firewall: false });
+    const id = `vip_${safe(vip.role)}`;
+    nodes.push({ id, shape: 'vip', lines: ['virtual IP', vip.address, `keepalived: ${vip.holders.join(', ')}`], group: groupId(vip.network), firewall: false });
     edges.push({ from: 'user', to: id, label: web, style: 'solid' });
     vip.holders.forEach((holder, i) => edges.push({ from: id, to: nodeId(holder), label: i === 0 ? 'holder' : 'standby', style: i === 0 ? 'solid' : 'dashed' }));
   }

@@ -27,15 +27,15 @@ policies: { firewall: true, tls: true, lb: { virtualIp: true } }
 describe('diagram draws the architecture as the seeds do', () => {
   it('draws replication from the primary to the replica', async () => {
     const mermaid = renderMermaid(diagramModel((await loadDesign('scaled')).stack));
-    assert.match(mermaid, /db_01 -\.->\|"replication"\| db_02/);
-    assert.doesNotMatch(mermaid, /db_02 -\.->\|"replication"\|/);
+    assert.match(mermaid, /h_db_01 -\.->\|"replication"\| h_db_02/);
+    assert.doesNotMatch(mermaid, /h_db_02 -\.->\|"replication"\|/);
   });
 
   it('puts each network in its own boundary and marks firewalled hosts', async () => {
     const mermaid = renderMermaid(diagramModel((await loadDesign('secured')).stack));
     assert.match(mermaid, /subgraph net_public\["public network 203\.0\.113\.64\/27/);
     assert.match(mermaid, /subgraph net_private\["private network 10\.71\.64\.0\/24/);
-    assert.match(mermaid, /class lb_01,server_01,server_02,mon_01 firewall/);
+    assert.match(mermaid, /class h_lb_01,h_server_01,h_server_02,h_mon_01 firewall/);
   });
 
   it('labels every host with its name, address and roles', async () => {
@@ -43,6 +43,12 @@ describe('diagram draws the architecture as the seeds do', () => {
     const mermaid = renderMermaid(diagramModel(stack));
     assert.match(mermaid, /server_01\[\("server-01<br\/>10\.71\.32\.11<br\/>web, app, db-primary"\)\]|server_01\["server-01<br\/>10\.71\.32\.11<br\/>web, app, db-primary"\]/);
     assert.match(mermaid, /user -->\|"resolve www\.foobar\.com"\| dns/);
+  });
+
+  it('keeps a host named like a Mermaid keyword from reading as syntax', () => {
+    const mermaid = renderMermaid(diagramModel(designFrom('stack: kw\ndomain: foobar.com\nhosts:\n  end: { roles: [web, app, db-primary], networks: [public] }\n').stack));
+    assert.match(mermaid, /^ {4}h_end\["end<br\/>/m);
+    assert.doesNotMatch(mermaid, /^\s+end\[/m);
   });
 
   it('lays out 15 hosts with no two boxes overlapping, all inside the picture', async () => {
