@@ -48,8 +48,7 @@ function program(io: Io, setExit: (code: number) => void): Command {
     .description('draw the architecture, left to right, as the seeds draw it')
     .argument('<design>', DESIGN_HELP)
     .addOption(new Option('--format <format>', 'svg or mermaid').choices(['svg', 'mermaid']).default('svg'))
-    .option('-o, --output <file>', 'write to a file instead of stdout')
-    .option('--force', 'replace the output file if it exists', true)
+    .option('-o, --output <file>', 'write to a file instead of stdout (replaced if it exists)')
     .action(async (ref: string, opts: { format: 'svg' | 'mermaid'; output?: string }) => {
       const model = diagramModel((await loadDesign(ref)).stack);
       const text = opts.format === 'svg' ? await renderSvg(model) : renderMermaid(model);
