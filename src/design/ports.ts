@@ -25,11 +25,29 @@ export interface Listener {
   protocol: 'tcp' | 'udp';
   daemon: string;
   kind: PortKind;
+  /** The role it serves; node-exporter, which serves the host, takes the host's first role. */
+  role: Role;
+  /** Monitoring scrapes metrics from it. */
+  scraped: boolean;
 }
 
-/** What a role listens on; `metrics` adds its exporter when the host is monitored. */
-export function listenersOf(role: Role, opts: { tls: boolean; monitored: boolean; alerting: boolean }): Listener[] {
-  const l = (port: number, daemon: string, kind: PortKind, protocol: 'tcp' | 'udp' = 'tcp'): Listener => ({ port, protocol, daemon, kind });
+interface ListenerOptions {
+  tls: boolean;
+  monitored: boolean;
+  alerting: boolean;
+}
+
+/** What a role listens on; a monitored host's roles add their exporters. */
+export function listenersOf(role: Role, opts: ListenerOptions): Listener[] {
+  const l = (port: number, daemon: string, kind: PortKind, protocol: 'tcp' | 'udp' = 'tcp'): Listener => ({
+    port,
+    protocol,
+    daemon,
+    kind,
+    role,
+    // The lb's stats port and the app serve /metrics themselves; exporters and Prometheus exist to be scraped.
+    scraped: kind === 'monitoring' || kind === 'admin' || daemon === 'app',
+  });
   const exporter = (port: number, daemon: string) => (opts.monitored ? [l(port, daemon, 'monitoring')] : []);
   switch (role) {
     case 'lb':
@@ -48,4 +66,12 @@ export function listenersOf(role: Role, opts: { tls: boolean; monitored: boolean
     case 'dns':
       return [l(PORTS.dns, 'dns', 'dns', 'udp'), l(PORTS.dns, 'dns', 'dns', 'tcp')];
   }
+}
+
+/** Everything a host listens on: its roles' daemons, and node-exporter when it is monitored. */
+export function hostListeners(roles: readonly Role[], opts: ListenerOptions): Listener[] {
+  const nodeExporter: Listener[] = opts.monitored
+    ? [{ port: PORTS.nodeExporter, protocol: 'tcp', daemon: 'node-exporter', kind: 'monitoring', role: roles[0]!, scraped: true }]
+    : [];
+  return [...nodeExporter, ...roles.flatMap((role) => listenersOf(role, opts))];
 }

@@ -1,5 +1,5 @@
 import { contains, isSafeNetwork, networkOf, nth, offsetOf, overlaps, parseCidr, size, toAddress, type Cidr } from './addresses.ts';
-import { listenersOf, PORTS } from './ports.ts';
+import { hostListeners, PORTS } from './ports.ts';
 import { unknownChoice, type Path, type Problem } from './problems.ts';
 import type { ParsedDesign } from './schema.ts';
 import type { Flow, FlowPurpose, ResolvedHost, ResolvedNetwork, ResolvedPolicies, ResolvedRecord, ResolvedStack, VirtualIp } from './types.ts';
@@ -76,11 +76,11 @@ export function resolve(design: ParsedDesign): ResolveResult {
     };
   });
 
-  const publicAddressOf = (host: string): string | undefined => {
-    const public_ = networks.find((n) => n.exposure === 'public' && addresses.get(host)?.[n.name]);
-    return public_ ? addresses.get(host)?.[public_.name] : undefined;
-  };
   const publicNetworks = networks.filter((n) => n.exposure === 'public').map((n) => n.name);
+  const publicAddressOf = (host: string): string | undefined => {
+    const network = publicNetworks.find((n) => addresses.get(host)?.[n]);
+    return network ? addresses.get(host)?.[network] : undefined;
+  };
   const records = resolveRecords(design, hostsWith, virtualIps, publicAddressOf, publicNetworks, report);
   const entry = records.find((r) => r.name === 'www')?.name ?? records[0]?.name ?? 'www';
 
@@ -322,15 +322,13 @@ function resolveRecords(
   const records: ResolvedRecord[] = [];
   for (const [name, value] of Object.entries(raw)) {
     const base: Path = ['records', name];
-    const [targets, targetPath, ttl]: [string[], Path, number | undefined] =
-      typeof value === 'string' ? [[value], base, undefined]
-      : Array.isArray(value) ? [value, base, undefined]
-      : [typeof value.to === 'string' ? [value.to] : value.to, [...base, 'to'], value.ttl];
+    const [written, targetPath, ttl] = typeof value === 'object' && !Array.isArray(value) ? [value.to, [...base, 'to'], value.ttl] : [value, base, undefined];
+    const targets = typeof written === 'string' ? [written] : written;
     const hosts: string[] = [];
     const addresses: string[] = [];
     let viaVip = false;
     targets.forEach((target, i) => {
-      const path = typeof value === 'string' || (typeof value === 'object' && !Array.isArray(value) && typeof value.to === 'string') ? targetPath : [...targetPath, i];
+      const path = Array.isArray(written) ? [...targetPath, i] : targetPath;
       let targetHosts: string[];
       if ((ROLES as readonly string[]).includes(target)) {
         targetHosts = hostsWith(target as Role);
@@ -464,12 +462,8 @@ function deriveFlows(input: FlowInputs, report: Report): Flow[] {
 
   for (const monitor of input.monitoring) {
     for (const host of hosts.filter((h) => h.monitored)) {
-      add(monitor, 'monitoring', host.name, host.roles[0]!, PORTS.nodeExporter, 'metrics');
-      for (const role of host.roles) {
-        for (const listener of listenersOf(role, { tls: policies.tls, monitored: true, alerting: policies.monitoring.alerting })) {
-          if (listener.kind === 'monitoring' || listener.kind === 'admin') add(monitor, 'monitoring', host.name, role, listener.port, 'metrics');
-        }
-        if (role === 'app') add(monitor, 'monitoring', host.name, role, PORTS.app, 'metrics');
+      for (const listener of hostListeners(host.roles, { tls: policies.tls, monitored: true, alerting: policies.monitoring.alerting })) {
+        if (listener.scraped) add(monitor, 'monitoring', host.name, listener.role, listener.port, 'metrics');
       }
     }
     if (policies.monitoring.uptimeCheck) {
