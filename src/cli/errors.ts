@@ -1,4 +1,5 @@
 import { DesignError, formatProblem } from '../design/problems.ts';
+import { LabError } from '../lab/preflight.ts';
 
 /** A mistake in how webstack was called: printed as one sentence, exit code 2. */
 export class UsageError extends Error {
@@ -8,7 +9,8 @@ export class UsageError extends Error {
   }
 }
 
-export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 70 } as const;
+/** 1: `check --strict` found something, or the lab could not do what was asked. */
+export const EXIT = { ok: 0, findings: 1, failed: 1, usage: 2, internal: 70 } as const;
 
 /** Prints an error the way a user should see it (no stack trace) and returns the exit code. */
 export function reportError(error: unknown, stderr: (text: string) => void): number {
@@ -17,6 +19,10 @@ export function reportError(error: unknown, stderr: (text: string) => void): num
     stderr(`webstack: ${n} problem${n === 1 ? '' : 's'} in ${error.file}:\n`);
     for (const p of error.problems) stderr(`  ${formatProblem(p)}\n`);
     return EXIT.usage;
+  }
+  if (error instanceof LabError) {
+    stderr(`webstack: ${error.message}\n`);
+    return EXIT.failed;
   }
   if (error instanceof UsageError) {
     stderr(`webstack: ${error.message}\n`);

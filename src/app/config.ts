@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+// What an app server is told at start: one JSON file, written by webstack's renderer (0600, since
+// it holds the database password and the stack's secret).
+
+export const AppConfigSchema = z.strictObject({
+  host: z.string().min(1),
+  listen: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  siteName: z.string().min(1),
+  secret: z.string().min(16),
+  database: z.strictObject({
+    primary: z.strictObject({ host: z.string(), address: z.string(), port: z.number().int() }),
+    user: z.string(),
+    password: z.string(),
+    database: z.string(),
+    timeoutMs: z.number().int().positive(),
+  }),
+  /** Longer than the proxy's idle timeout, so the proxy, not the app, closes idle connections. */
+  keepAliveTimeoutMs: z.number().int().positive(),
+});
+
+export type AppConfig = z.infer<typeof AppConfigSchema>;
+
+export function readAppConfig(path: string): AppConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read the app's config ${path}: ${(error as Error).message}`);
+  }
+  const parsed = AppConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`the app's config ${path} is invalid: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}

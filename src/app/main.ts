@@ -1,0 +1,54 @@
+import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { pino } from 'pino';
+import { readAppConfig } from './config.ts';
+import { createApp } from './server.ts';
+import { MariaDbStore } from './store-mariadb.ts';
+
+// The foobar app server's entry point: `node --import tsx src/app/main.ts <config.json>`.
+
+const logger = pino({ base: undefined });
+const configPath = process.argv[2];
+if (!configPath) {
+  logger.fatal('usage: main.ts <config.json>');
+  process.exit(2);
+}
+const config = readAppConfig(configPath);
+const store = new MariaDbStore(config.database);
+
+// The database may still be starting (or be restarting): keep trying, the supervisor's readiness
+// probe waits for /healthz anyway.
+for (let attempt = 1; ; attempt++) {
+  try {
+    const applied = await store.migrate();
+    logger.info({ applied }, 'schema migrated');
+    break;
+  } catch (error) {
+    if (attempt % 10 === 1) logger.warn({ err: (error as Error).message, attempt }, 'database not ready; retrying');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const app = createApp({ store, hostName: config.host, secret: config.secret, siteName: config.siteName, logger });
+const server = serve({ fetch: app.fetch, hostname: config.listen, port: config.port }, (info) =>
+  logger.info({ address: info.address, port: info.port }, 'listening'),
+) as Server;
+server.keepAliveTimeout = config.keepAliveTimeoutMs;
+server.headersTimeout = config.keepAliveTimeoutMs + 1000;
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down: finishing requests in flight');
+  const deadline = setTimeout(() => process.exit(1), 10_000);
+  deadline.unref();
+  server.close(async () => {
+    await store.close().catch(() => undefined);
+    logger.info('stopped');
+    process.exit(0);
+  });
+  server.closeIdleConnections();
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

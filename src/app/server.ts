@@ -1,0 +1,154 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { getCookie, setCookie } from 'hono/cookie';
+import type { Logger } from 'pino';
+import { issueToken, tokenIsValid } from './csrf.ts';
+import { renderPage } from './page.ts';
+import { LIMITS, validateNewPost, type PostStore } from './posts.ts';
+
+// The foobar app: the site www.foobar.com serves. Static files are nginx's job; this serves the
+// page, the form and the JSON API, and nothing per user lives in the process.
+
+export interface AppOptions {
+  readonly store: PostStore;
+  /** This host's name, sent as X-Served-By on every response. */
+  readonly hostName: string;
+  /** Shared by every app server of a stack, so any of them accepts a form another one served. */
+  readonly secret: string;
+  readonly siteName: string;
+  readonly logger?: Logger;
+}
+
+const CSRF_COOKIE = 'foobar_csrf';
+const MAX_BODY_BYTES = 16 * 1024;
+
+export class DatabaseUnavailable extends Error {
+  constructor(cause: unknown) {
+    super('the database is unavailable', { cause });
+    this.name = 'DatabaseUnavailable';
+  }
+}
+
+export function createApp(options: AppOptions): Hono {
+  const { store, hostName, secret, siteName, logger } = options;
+  const app = new Hono();
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    c.header('X-Served-By', hostName);
+    logger?.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+  });
+  app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `the request body is larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
+
+  app.get('/healthz', async (c) => {
+    try {
+      const db = await store.ping();
+      return c.json({ status: 'ok', host: hostName, database: db });
+    } catch (error) {
+      return c.json({ status: 'failing', host: hostName, error: describe(error) }, 503);
+    }
+  });
+
+  app.get('/', async (c) => {
+    const before = pageCursor(c.req.query('before'));
+    if (before === null) return c.text('"before" must be a positive whole number', 400);
+    return page(c, { before, status: 200, notice: c.req.query('posted') === '1' ? 'Posted.' : undefined });
+  });
+
+  app.post('/posts', async (c) => {
+    const form = await c.req.parseBody();
+    if (!tokenIsValid(secret, getCookie(c, CSRF_COOKIE), form.csrf)) {
+      return c.text('This form has expired or did not come from this site. Reload the page and try again.', 403);
+    }
+    const checked = validateNewPost({ author: form.author, body: form.body });
+    if (!checked.ok) {
+      const draft = { author: String(form.author ?? ''), body: String(form.body ?? '') };
+      return page(c, { status: 400, errors: checked.errors, draft });
+    }
+    await store.create(checked.post);
+    // Post/Redirect/Get, so that reloading the page does not post twice.
+    return c.redirect('/?posted=1', 303);
+  });
+
+  app.get('/api/posts', async (c) => {
+    const before = pageCursor(c.req.query('before'));
+    const limit = Number(c.req.query('limit') ?? LIMITS.pageSize);
+    if (before === null || !Number.isInteger(limit) || limit < 1 || limit > 100) {
+      return c.json({ error: '"before" must be a positive whole number and "limit" a whole number from 1 to 100' }, 400);
+    }
+    const { posts, readFrom } = await store.list({ limit: limit + 1, beforeId: before });
+    c.header('X-Read-From', readFrom);
+    const shown = posts.slice(0, limit);
+    const next = posts.length > limit ? `/api/posts?before=${shown.at(-1)!.id}&limit=${limit}` : null;
+    return c.json({ posts: shown, next });
+  });
+
+  app.post('/api/posts', async (c) => {
+    if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) {
+      // Requiring JSON is also the API's CSRF defence: a cross-site form cannot send it without CORS.
+      return c.json({ error: 'send the post as JSON, with Content-Type: application/json' }, 415);
+    }
+    let input: unknown;
+    try {
+      input = await c.req.json();
+    } catch {
+      return c.json({ error: 'the request body is not valid JSON' }, 400);
+    }
+    const checked = validateNewPost(input);
+    if (!checked.ok) return c.json({ error: 'invalid post', fields: checked.errors }, 400);
+    const post = await store.create(checked.post);
+    c.header('Location', `/api/posts/${post.id}`);
+    return c.json(post, 201);
+  });
+
+  app.notFound((c) => (wantsJson(c) ? c.json({ error: `no such page: ${c.req.path}` }, 404) : c.text('Not found', 404)));
+
+  app.onError((error, c) => {
+    const unavailable = error instanceof DatabaseUnavailable;
+    logger?.error({ err: error, path: c.req.path }, unavailable ? 'database unavailable' : 'request failed');
+    const status = unavailable ? 503 : 500;
+    const message = unavailable ? 'the database is unavailable; try again shortly' : 'internal error';
+    return wantsJson(c) ? c.json({ error: message }, status) : c.text(message, status);
+  });
+
+  async function page(
+    c: Context,
+    view: { before?: number; status: 200 | 400; errors?: Record<string, string>; draft?: { author: string; body: string }; notice?: string | undefined },
+  ) {
+    const { posts, readFrom } = await store.list({ limit: LIMITS.pageSize + 1, beforeId: view.before });
+    const shown = posts.slice(0, LIMITS.pageSize);
+    const token = issueToken(secret);
+    setCookie(c, CSRF_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/' });
+    c.header('X-Read-From', readFrom);
+    c.header('Cache-Control', 'no-store');
+    const html = renderPage({
+      siteName,
+      servedBy: hostName,
+      posts: shown,
+      olderThan: posts.length > LIMITS.pageSize ? shown.at(-1)!.id : undefined,
+      csrfToken: token,
+      errors: view.errors,
+      draft: view.draft,
+      notice: view.notice,
+    });
+    return c.html(html, view.status);
+  }
+
+  return app;
+}
+
+/** undefined when absent, null when present but not a positive integer. */
+function pageCursor(raw: string | undefined): number | undefined | null {
+  if (raw === undefined) return undefined;
+  return /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : null;
+}
+
+function wantsJson(c: Context): boolean {
+  return c.req.path.startsWith('/api/') || (c.req.header('accept') ?? '').includes('application/json');
+}
+
+function describe(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return cause instanceof Error ? cause.message : String(cause);
+}

@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import type { ResolvedStack } from '../design/types.ts';
+import { PORTS } from '../design/ports.ts';
+import type { LabHost, Topology } from '../lab/topology.ts';
+import { header, type Daemon, type DaemonContext } from './types.ts';
+
+// DNS: Knot, authoritative for the stack's domain. It runs on the design's dns hosts or, when the
+// design leaves DNS to a provider ('managed'), on a host the lab adds to stand for that provider.
+
+export const dns: Daemon = {
+  name: 'dns',
+  runsOn: (host) => host.roles.includes('dns'),
+  render(context) {
+    const { paths, host } = context;
+    const zoneFile = join(paths.config, `${context.design.domain}.zone`);
+    const listen = Object.values(host.addresses);
+    const config = `${header('#', context, 'dns')}
+server:
+    rundir: "${paths.run}"
+    pidfile: "${join(paths.run, 'knot.pid')}"
+    listen: [ ${listen.map((a) => `${a}@${PORTS.dns}`).join(', ')} ]
+
+database:
+    storage: "${paths.run}"
+
+log:
+  - target: stderr
+    any: info
+
+zone:
+  - domain: ${context.design.domain}
+    file: "${zoneFile}"
+    journal-content: none
+    zonefile-sync: -1
+    semantic-checks: on
+`;
+    return {
+      daemon: 'dns',
+      host: host.name,
+      namespace: host.namespace,
+      tier: 0,
+      command: ['knotd', '--config', join(paths.config, 'knot.conf')],
+      files: [
+        { path: join(paths.config, 'knot.conf'), content: config, mode: 0o644 },
+        { path: zoneFile, content: renderZone(context.design, context.topology), mode: 0o644 },
+      ],
+      dirs: [{ path: paths.run }],
+      copies: [],
+      readiness: { kind: 'dns', server: listen[0]!, name: context.design.domain },
+      readinessTimeoutMs: 10_000,
+      log: paths.log,
+    };
+  },
+};
+
+/** The zone: SOA, one NS (and its A record) per DNS server, then the design's A records. */
+export function renderZone(design: ResolvedStack, topology: Topology): string {
+  const servers = topology.hosts.filter((h) => h.roles.includes('dns'));
+  const origin = `${design.domain}.`;
+  const nsName = (i: number) => `ns${i + 1}`;
+  const lines = [
+    `; Zone ${design.domain} for stack ${topology.stack}, rendered by webstack from the design.`,
+    `$ORIGIN ${origin}`,
+    `$TTL ${design.dns.ttl}`,
+    `@ IN SOA ${nsName(0)}.${origin} hostmaster.${origin} 1 3600 600 604800 ${design.dns.ttl}`,
+    ...servers.map((_, i) => `@ IN NS ${nsName(i)}.${origin}`),
+    ...servers.flatMap((s, i) => publicAddresses(design, s).map((a) => `${nsName(i)} IN A ${a}`)),
+    ...design.records.flatMap((r) => r.addresses.map((a) => `${r.name} ${r.ttl} IN A ${a}`)),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function publicAddresses(design: ResolvedStack, host: LabHost): string[] {
+  return design.networks.filter((n) => n.exposure === 'public' && host.addresses[n.name]).map((n) => host.addresses[n.name]!);
+}
+
+export type { DaemonContext };

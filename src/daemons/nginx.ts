@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import { PORTS } from '../design/ports.ts';
+import { bindAddresses, targetsOf } from './listeners.ts';
+import { header, type Daemon } from './types.ts';
+
+// nginx: serves the site's static files itself and proxies everything else to the app servers
+// over keep-alive connections.
+
+const SYSTEM_USER = 'www-data';
+/** Shorter than the app's keep-alive timeout (see app.ts). */
+const UPSTREAM_IDLE_S = 60;
+
+export const nginx: Daemon = {
+  name: 'nginx',
+  runsOn: (host) => host.roles.includes('web'),
+  render(context) {
+    const { paths, host, design, install } = context;
+    const binds = bindAddresses(design, host, 'web').filter((a) => a !== '127.0.0.1');
+    const listen = binds.length > 0 ? binds : Object.values(host.addresses);
+    const apps = targetsOf(design, host.name, 'app');
+    const staticDir = join(paths.run, 'static');
+    const temp = join(paths.run, 'tmp');
+    const names = design.records.map((r) => r.fqdn);
+    const config = `${header('#', context, 'nginx')}
+daemon off;
+master_process on;
+worker_processes 2;
+user ${SYSTEM_USER};
+pid ${join(paths.run, 'nginx.pid')};
+error_log stderr warn;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    log_format webstack '$remote_addr "$request" $status $body_bytes_sent ${'${request_time}'}s upstream=$upstream_addr ${'${upstream_response_time}'}s';
+    access_log /dev/stdout webstack;
+    server_tokens off;
+    sendfile on;
+    keepalive_timeout 65s;
+
+    client_body_temp_path ${temp}/client_body;
+    proxy_temp_path ${temp}/proxy;
+    fastcgi_temp_path ${temp}/fastcgi;
+    uwsgi_temp_path ${temp}/uwsgi;
+    scgi_temp_path ${temp}/scgi;
+
+    upstream foobar_app {
+${apps.map((a) => `        server ${a.address}:${PORTS.app};`).join('\n')}
+        keepalive 32;
+        keepalive_timeout ${UPSTREAM_IDLE_S}s;
+    }
+
+    server {
+${listen.map((a) => `        listen ${a}:${PORTS.http} default_server;`).join('\n')}
+        server_name ${names.length > 0 ? names.join(' ') : design.domain};
+
+        # Static files come from disk, never from the app.
+        location /static/ {
+            alias ${staticDir}/;
+            expires 1h;
+        }
+
+        location / {
+            proxy_pass http://foobar_app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_connect_timeout 2s;
+            proxy_read_timeout 10s;
+        }
+    }
+}
+`;
+    return {
+      daemon: 'nginx',
+      host: host.name,
+      namespace: host.namespace,
+      tier: 3,
+      command: ['nginx', '-e', 'stderr', '-c', join(paths.config, 'nginx.conf')],
+      files: [{ path: join(paths.config, 'nginx.conf'), content: config, mode: 0o644 }],
+      dirs: [{ path: paths.run }, { path: temp, owner: SYSTEM_USER }],
+      copies: [{ from: join(install.repoRoot, 'src/app/public'), to: staticDir }],
+      readiness: { kind: 'http', url: `http://${listen[0]}:${PORTS.http}/static/style.css` },
+      readinessTimeoutMs: 10_000,
+      log: paths.log,
+    };
+  },
+};

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { ResolvedStack } from '../design/types.ts';
+import { DAEMONS } from '../daemons/registry.ts';
+import type { DaemonSpec, Install, RenderedFile, Secrets } from '../daemons/types.ts';
+import { daemonPaths, netnsEtc, stackPaths, type StackPaths } from './paths.ts';
+import { topology, type Topology } from './topology.ts';
+
+// Everything `up` will make, computed without touching the machine: the wiring, every daemon's
+// files and command, and the commands that create the network. The runtime only carries it out.
+
+export interface LabPlan {
+  readonly stack: string;
+  /** Changes whenever anything `up` would make changes: an `up` of the same plan is a no-op. */
+  readonly fingerprint: string;
+  readonly paths: StackPaths;
+  readonly topology: Topology;
+  readonly daemons: readonly DaemonSpec[];
+  /** /etc/netns/<namespace>/resolv.conf for hosts that share a network with a DNS server. */
+  readonly resolvConfs: readonly RenderedFile[];
+  readonly network: readonly Step[];
+}
+
+/** One command, as an argument vector, with the progress line it belongs to. */
+export interface Step {
+  readonly title: string;
+  readonly argv: readonly string[];
+}
+
+export interface PlanOptions {
+  readonly name?: string;
+  readonly home: string;
+  readonly install: Install;
+  readonly secrets: Secrets;
+}
+
+export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
+  const stack = options.name ?? design.stack;
+  const paths = stackPaths(options.home, stack);
+  const wiring = topology(design, stack);
+  const daemons = wiring.hosts.flatMap((host) =>
+    DAEMONS.filter((d) => d.runsOn(host)).map((d) =>
+      d.render({ design, topology: wiring, host, paths: daemonPaths(paths, host.name, d.name), secrets: options.secrets, install: options.install }),
+    ),
+  );
+  const resolvConfs = wiring.hosts
+    .filter((h) => h.resolver)
+    .map((h) => ({ path: join(netnsEtc(h.namespace), 'resolv.conf'), content: `# webstack: host ${h.name} of stack ${stack}\nnameserver ${h.resolver}\n`, mode: 0o644 }));
+  const network = networkSteps(wiring);
+  const fingerprint = createHash('sha256').update(JSON.stringify({ wiring, daemons, resolvConfs })).digest('hex').slice(0, 16);
+  return { stack, fingerprint, paths, topology: wiring, daemons, resolvConfs, network };
+}
+
+/** The `ip` commands that build the lab's network, in order. No NAT, no default route: nothing leaves the machine. */
+export function networkSteps(wiring: Topology): Step[] {
+  const steps: Step[] = [];
+  const alias = wiring.linkAlias;
+  for (const b of wiring.bridges) {
+    const title = `network ${b.network}: bridge ${b.name}${b.address ? `, this machine at ${b.address}` : ''}`;
+    steps.push({ title, argv: ['ip', 'link', 'add', b.name, 'type', 'bridge'] });
+    steps.push({ title, argv: ['ip', 'link', 'set', b.name, 'alias', alias] });
+    if (b.address) steps.push({ title, argv: ['ip', 'addr', 'add', `${b.address}/${b.prefix}`, 'dev', b.name] });
+    steps.push({ title, argv: ['ip', 'link', 'set', b.name, 'up'] });
+  }
+  for (const h of wiring.hosts) {
+    const title = `host ${h.name}: namespace ${h.namespace}, ${h.interfaces.map((i) => `${i.address} on ${i.network}`).join(', ')}`;
+    steps.push({ title, argv: ['ip', 'netns', 'add', h.namespace] });
+    steps.push({ title, argv: ['ip', '-n', h.namespace, 'link', 'set', 'lo', 'up'] });
+    for (const i of h.interfaces) {
+      steps.push({ title, argv: ['ip', 'link', 'add', i.peer, 'type', 'veth', 'peer', 'name', i.name, 'netns', h.namespace] });
+      steps.push({ title, argv: ['ip', 'link', 'set', i.peer, 'alias', alias] });
+      steps.push({ title, argv: ['ip', 'link', 'set', i.peer, 'master', i.bridge] });
+      steps.push({ title, argv: ['ip', 'link', 'set', i.peer, 'up'] });
+      steps.push({ title, argv: ['ip', '-n', h.namespace, 'addr', 'add', `${i.address}/${i.prefix}`, 'dev', i.name] });
+      steps.push({ title, argv: ['ip', '-n', h.namespace, 'link', 'set', i.name, 'up'] });
+    }
+  }
+  return steps;
+}

@@ -1,0 +1,147 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResolvedStack } from '../design/types.ts';
+import type { Install } from '../daemons/types.ts';
+import { down } from './down.ts';
+import type { Executor } from './executor.ts';
+import { materialise, readOrCreateSecrets } from './files.ts';
+import { planLab, type LabPlan } from './plan.ts';
+import { stackPaths } from './paths.ts';
+import { checkAddressSpace, checkMachine, checkNamespacesFree, LabError } from './preflight.ts';
+import { describeProbe } from './probe.ts';
+import { processStartTime, readState, stateFromPlan, supervisorAlive, writeState, type StackState } from './state.ts';
+import type { SupervisorStatus } from './supervisor.ts';
+
+// `up`: check, record, create the network, write the files, start the supervisor and wait until
+// every daemon is ready. Anything that fails after the record is written is undone with `down`.
+
+export interface LabOptions {
+  readonly home: string;
+  readonly executor: Executor;
+  readonly say: (line: string) => void;
+}
+
+export interface UpOptions extends LabOptions {
+  readonly name?: string;
+  readonly install: Install;
+  /** How the user named the design, for `status` and messages. */
+  readonly designRef: string;
+}
+
+export interface UpResult {
+  readonly plan: LabPlan;
+  readonly alreadyUp: boolean;
+}
+
+const SUPERVISOR = new URL('./supervisor-main.ts', import.meta.url).pathname;
+
+export async function up(design: ResolvedStack, options: UpOptions): Promise<UpResult> {
+  const { home, executor, say } = options;
+  checkMachine();
+  const stack = options.name ?? design.stack;
+  const paths = stackPaths(home, stack);
+  const secrets = existsSync(paths.secrets) ? readOrCreateSecrets(paths.secrets) : null;
+  const planFor = (s: typeof secrets) => planLab(design, { name: stack, home, install: options.install, secrets: s ?? { dbPassword: '', appSecret: '' } });
+
+  const existing = readState(home, stack);
+  if (existing) {
+    if (secrets && supervisorAlive(existing) && existing.fingerprint === planFor(secrets).fingerprint && readStatus(paths.daemons)?.phase === 'running') {
+      say(`${stack} is already up, as designed; nothing to do.`);
+      return { plan: planFor(secrets), alreadyUp: true };
+    }
+    say(`${stack} exists but differs from the design or is not running: replacing it (data is kept).`);
+    await down(stack, { home, executor, say: () => undefined, volumes: false });
+  }
+
+  await checkAddressSpace(design, stack, home, executor);
+  const plan = planFor(readOrCreateSecrets(paths.secrets));
+  await checkNamespacesFree(plan.topology.hosts.map((h) => h.namespace), executor);
+
+  let state = stateFromPlan(plan, options.designRef, design.networks);
+  writeState(home, state);
+  const abandon = () => {
+    // A Ctrl-C during `up` leaves the record behind, so `down` can finish the job.
+    say(`interrupted; run \`npx webstack down ${stack}\` to remove what was made so far.`);
+    process.exit(130);
+  };
+  process.once('SIGINT', abandon);
+  try {
+    let last = '';
+    for (const step of plan.network) {
+      if (step.title !== last) say(`  + ${step.title}`);
+      last = step.title;
+      await executor.run(step.argv);
+    }
+    materialise(plan.daemons, plan.resolvConfs);
+    const specFile = join(paths.config, 'daemons.json');
+    materialise([], [{ path: specFile, content: JSON.stringify(plan.daemons, null, 2), mode: 0o600 }]);
+    state = { ...state, supervisor: startSupervisor(specFile, paths.daemons, paths.supervisorLog, options.install.repoRoot) };
+    writeState(home, state);
+    await waitUntilReady(plan, state, say);
+    return { plan, alreadyUp: false };
+  } catch (error) {
+    say(`  ! undoing: removing what ${stack} made so far`);
+    await down(stack, { home, executor, say: () => undefined, volumes: false }).catch(() => undefined);
+    throw error;
+  } finally {
+    process.removeListener('SIGINT', abandon);
+  }
+}
+
+function startSupervisor(specFile: string, statusFile: string, logFile: string, repoRoot: string): StackState['supervisor'] {
+  mkdirSync(join(logFile, '..'), { recursive: true });
+  const log = openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', SUPERVISOR, specFile, statusFile], { cwd: repoRoot, detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  child.unref();
+  const pid = child.pid!;
+  return { pid, startTime: processStartTime(pid) ?? '' };
+}
+
+export function readStatus(file: string): SupervisorStatus | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as SupervisorStatus;
+  } catch {
+    return null;
+  }
+}
+
+async function waitUntilReady(plan: LabPlan, state: StackState, say: (line: string) => void): Promise<void> {
+  const reported = new Set<string>();
+  const budget = plan.daemons.reduce((sum, d) => sum + d.readinessTimeoutMs, 30_000);
+  const deadline = Date.now() + budget;
+  for (;;) {
+    const status = readStatus(plan.paths.daemons);
+    for (const d of status?.daemons ?? []) {
+      const key = `${d.host}/${d.daemon}`;
+      if (d.state === 'ready' && !reported.has(key)) {
+        reported.add(key);
+        const spec = plan.daemons.find((s) => s.host === d.host && s.daemon === d.daemon)!;
+        say(`  ✓ ${d.host}: ${d.daemon} ready (${describeProbe(spec.readiness)})`);
+      }
+    }
+    if (status?.phase === 'running') return;
+    if (status?.phase === 'failed' && status.failure) {
+      const f = status.failure;
+      throw new LabError(
+        `${f.daemon} on host ${f.host} did not start: ${f.reason}.\n  command: ${f.command}\n  end of its log (${plan.daemons.find((d) => d.host === f.host && d.daemon === f.daemon)?.log}):\n${indent(f.logTail)}`,
+      );
+    }
+    if (!supervisorAlive(state)) throw new LabError(`the supervisor stopped while starting the daemons; see ${plan.paths.supervisorLog}:\n${indent(readTail(plan.paths.supervisorLog))}`);
+    if (Date.now() > deadline) throw new LabError(`the daemons were not all ready after ${Math.round(budget / 1000)} s; see the logs under ${plan.paths.logs}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+function indent(text: string): string {
+  return (text || '(empty)').split('\n').map((l) => `    ${l}`).join('\n');
+}
+
+function readTail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
+  } catch {
+    return '';
+  }
+}
