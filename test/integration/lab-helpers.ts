@@ -1,0 +1,63 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers.ts';
+
+// Helpers for tests that run real stacks: root, real namespaces and daemons. Every test uses its
+// own stack name and removes it in `finally`.
+
+export const canRunLab = process.platform === 'linux' && process.getuid?.() === 0;
+export const SKIP_LAB = canRunLab ? false : 'needs root on Linux (network namespaces)';
+
+export const home = process.env.WEBSTACK_HOME || '/var/lib/webstack';
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real CLI, as a user runs it. */
+export function webstack(...args: string[]): Run {
+  const result = spawnSync(process.execPath, [join(repoRoot, 'bin/webstack.js'), ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 240_000 });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs a command inside a host of a stack (the `client` is the internet user). */
+export function inHost(stack: string, host: string, ...command: string[]): Run {
+  return webstack('exec', host, '--stack', stack, '--', ...command);
+}
+
+export function namespacesOf(stack: string): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`${stack}-`));
+}
+
+export function linksOf(stack: string): string[] {
+  const links = JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as { ifname: string; ifalias?: string }[];
+  return links.filter((l) => l.ifalias === `webstack:${stack}`).map((l) => l.ifname);
+}
+
+/** Every process inside the stack's namespaces, plus its supervisor. */
+export function processesOf(stack: string): number[] {
+  const pids = namespacesOf(stack).flatMap((ns) => execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).map(Number));
+  const stateFile = join(home, stack, 'state.json');
+  const supervisor = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')).supervisor?.pid as number | undefined) : undefined;
+  return [...pids, ...(supervisor ? [supervisor] : [])];
+}
+
+export function alive(pid: number): boolean {
+  return existsSync(`/proc/${pid}`);
+}
+
+/** Teardown for `finally`: never throws, whatever state the stack is in. */
+export function removeStack(stack: string): void {
+  if (existsSync(join(home, stack))) webstack('down', stack, '--volumes');
+}
+
+export function expectOk(run: Run, what: string): Run {
+  if (run.code !== 0) throw new Error(`${what} exited with ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  return run;
+}
