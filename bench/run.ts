@@ -33,3 +33,46 @@ for (const name of BLUEPRINTS) {
   const f = (n: number) => n.toFixed(2).padStart(9);
   console.log(`${name.padEnd(12)}${f(load)}    ${f(analyse)}${f(mermaid)}${f(svg)}  ${(svg / analyse).toFixed(1).padStart(9)}x`);
 }
+
+// The lab: `up` and `down` of simple for real (root only), through the same modules the CLI uses.
+const LAB_RUNS = Number(process.env.BENCH_LAB_RUNS ?? 5);
+if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENCH_LAB !== '0') {
+  const { fileURLToPath } = await import('node:url');
+  const { up } = await import('../src/lab/up.ts');
+  const { down } = await import('../src/lab/down.ts');
+  const { systemExecutor } = await import('../src/lab/executor.ts');
+  const { webstackHome } = await import('../src/lab/paths.ts');
+  const { readState } = await import('../src/lab/state.ts');
+  const { stack: design } = await loadDesign('simple');
+  const name = 'bench-simple';
+  const home = webstackHome();
+  const lab = { home, executor: systemExecutor, say: () => undefined };
+  const install = { repoRoot: fileURLToPath(new URL('..', import.meta.url)), node: process.execPath };
+  const timed = async (fn: () => Promise<unknown>) => {
+    const start = performance.now();
+    await fn();
+    return performance.now() - start;
+  };
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  if (readState(home, name)) await down(name, { ...lab, volumes: true });
+  const fresh: number[] = [];
+  const kept: number[] = [];
+  const downs: number[] = [];
+  try {
+    for (let i = 0; i < LAB_RUNS; i++) {
+      fresh.push(await timed(() => up(design, { ...lab, name, install, designRef: 'simple' })));
+      downs.push(await timed(() => down(name, { ...lab, volumes: false })));
+      kept.push(await timed(() => up(design, { ...lab, name, install, designRef: 'simple' })));
+      downs.push(await timed(() => down(name, { ...lab, volumes: true })));
+    }
+  } finally {
+    if (readState(home, name)) await down(name, { ...lab, volumes: true });
+  }
+  console.log(`\nlab: simple, median of ${LAB_RUNS} runs (${LAB_RUNS * 2} for down), seconds`);
+  console.log(`  up, first start (database initialised)  ${(mid(fresh) / 1000).toFixed(2)}`);
+  console.log(`  up, data kept from an earlier run       ${(mid(kept) / 1000).toFixed(2)}`);
+  console.log(`  down                                    ${(mid(downs) / 1000).toFixed(2)}`);
+  console.log(`  first start / data kept                 ${(mid(fresh) / mid(kept)).toFixed(2)}x`);
+} else {
+  console.log('\nlab: skipped (needs root on Linux; BENCH_LAB=0 also skips it)');
+}

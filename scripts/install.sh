@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what webstack needs on a Debian machine, idempotently: Node.js 20 or newer
-# (from Debian if it is missing) and the npm packages pinned in package-lock.json.
+# (from Debian if it is missing), the daemons and tools the lab runs (from Debian, without
+# letting their packages start system services: webstack runs them itself, inside its
+# namespaces), and the npm packages pinned in package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,26 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 if [ "$(node_major)" -lt 20 ]; then
   say "webstack needs Node.js 20 or newer, and this machine has $(node --version); install a newer one (Debian 13: apt-get install nodejs)."; exit 1
+fi
+
+# program -> Debian package; keep in step with REQUIRED_PROGRAMS in src/lab/preflight.ts.
+LAB_PROGRAMS="ip:iproute2 curl:curl dig:bind9-dnsutils knotd:knot nginx:nginx-light mariadbd:mariadb-server tail:coreutils"
+missing=""
+for entry in $LAB_PROGRAMS; do
+  program=${entry%%:*}; package=${entry#*:}
+  if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$program" >/dev/null 2>&1; then missing="$missing $package"; fi
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" != 0 ]; then say "the lab needs:$missing; run this script as root (sudo bash scripts/install.sh), or: sudo apt-get install$missing"; exit 1; fi
+  say "installing from Debian:$missing (their system services are not started)"
+  # invoke-rc.d asks policy-rc.d before starting a service; 101 means 'not allowed'. Ours is
+  # removed afterwards, and one that was already there is left alone.
+  own_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; own_policy=1; fi
+  trap 'if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's first command: install everything, then run the main job
-# (analyse the seeds' distributed design and draw it).
+# The README's first command: install everything, analyse and draw the seeds' distributed design,
+# then bring the default blueprint (simple) up for real and say how to reach it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -8,4 +8,9 @@ mkdir -p out
 npx --no-install webstack check distributed
 npx --no-install webstack diagram distributed -o out/distributed.svg
 npx --no-install webstack diagram distributed --format mermaid -o out/distributed.mmd
-printf '\nwebstack is ready. Try: npx webstack blueprints | npx webstack check ha | npx webstack init ha my-stack.yaml\n'
+if [ "$(id -u)" != 0 ]; then
+  printf '\nwebstack is installed. Running a stack needs root: sudo npx webstack up simple\n'
+  exit 0
+fi
+echo
+npx --no-install webstack up simple

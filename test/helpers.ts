@@ -40,3 +40,10 @@ export async function cli(...args: string[]): Promise<CliResult> {
 
 /** A line that looks like a JavaScript stack frame. */
 export const STACK_FRAME = /^\s+at .+[(:]\d+/m;
+
+/** Lab plans with the machine-specific parts fixed, so that golden files do not depend on the machine. */
+export const FIXED = {
+  home: '/var/lib/webstack',
+  install: { repoRoot: '/opt/webstack', node: '/usr/bin/node' },
+  secrets: { dbPassword: 'db-password-for-tests', appSecret: 'app-secret-for-tests-0123456789' },
+} as const;

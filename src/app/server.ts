@@ -37,7 +37,9 @@ export function createApp(options: AppOptions): Hono {
     const started = performance.now();
     await next();
     c.header('X-Served-By', hostName);
-    logger?.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+    // Health probes arrive every few seconds; they would drown the log.
+    const level = c.req.path === '/healthz' && c.res.status === 200 ? 'debug' : 'info';
+    logger?.[level]({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
   });
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `the request body is larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
 

@@ -19,6 +19,8 @@ export interface LabPlan {
   /** /etc/netns/<namespace>/resolv.conf for hosts that share a network with a DNS server. */
   readonly resolvConfs: readonly RenderedFile[];
   readonly network: readonly Step[];
+  /** Roles of the design that no daemon module runs yet: `up` says so rather than pretend. */
+  readonly unrun: readonly { readonly host: string; readonly role: string }[];
 }
 
 /** One command, as an argument vector, with the progress line it belongs to. */
@@ -47,8 +49,9 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
     .filter((h) => h.resolver)
     .map((h) => ({ path: join(netnsEtc(h.namespace), 'resolv.conf'), content: `# webstack: host ${h.name} of stack ${stack}\nnameserver ${h.resolver}\n`, mode: 0o644 }));
   const network = networkSteps(wiring);
+  const unrun = wiring.hosts.flatMap((host) => host.roles.filter((role) => !DAEMONS.some((d) => d.runsOn({ ...host, roles: [role] }))).map((role) => ({ host: host.name, role })));
   const fingerprint = createHash('sha256').update(JSON.stringify({ wiring, daemons, resolvConfs })).digest('hex').slice(0, 16);
-  return { stack, fingerprint, paths, topology: wiring, daemons, resolvConfs, network };
+  return { stack, fingerprint, paths, topology: wiring, daemons, resolvConfs, network, unrun };
 }
 
 /** The `ip` commands that build the lab's network, in order. No NAT, no default route: nothing leaves the machine. */

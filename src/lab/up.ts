@@ -58,6 +58,7 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
   const plan = planFor(readOrCreateSecrets(paths.secrets));
   await checkNamespacesFree(plan.topology.hosts.map((h) => h.namespace), executor);
 
+  for (const { host, role } of plan.unrun) say(`  ! ${host}: the lab does not run role ${role} yet; the host is created without it`);
   let state = stateFromPlan(plan, options.designRef, design.networks);
   writeState(home, state);
   const abandon = () => {

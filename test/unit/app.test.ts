@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createApp, DatabaseUnavailable } from '../../src/app/server.ts';
+import { escapeHtml } from '../../src/app/page.ts';
+import { LIMITS, validateNewPost, type NewPost, type Post, type PostStore } from '../../src/app/posts.ts';
+
+// The foobar app, without a socket or a database: requests go through Hono's app.request and
+// posts into an in-memory store.
+
+class MemoryStore implements PostStore {
+  posts: Post[] = [];
+  down = false;
+  async list({ limit, beforeId }: { limit: number; beforeId?: number }) {
+    this.check();
+    const newest = [...this.posts].reverse().filter((p) => beforeId === undefined || p.id < beforeId);
+    return { posts: newest.slice(0, limit), readFrom: 'db-test' };
+  }
+  async create(post: NewPost) {
+    this.check();
+    const stored = { id: this.posts.length + 1, ...post, createdAt: new Date(Date.UTC(2026, 0, 1, 0, this.posts.length)).toISOString() };
+    this.posts.push(stored);
+    return stored;
+  }
+  async ping() {
+    this.check();
+    return 'db-test';
+  }
+  async close() {}
+  private check() {
+    if (this.down) throw new DatabaseUnavailable(new Error('connect ECONNREFUSED'));
+  }
+}
+
+function setup() {
+  const store = new MemoryStore();
+  const app = createApp({ store, hostName: 'web-test', secret: 'a-secret-of-sufficient-length', siteName: 'foobar.com' });
+  const postJson = (body: unknown, type = 'application/json') =>
+    app.request('/api/posts', { method: 'POST', headers: { 'content-type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { store, app, postJson };
+}
+
+/** Loads the page and returns its CSRF cookie and form token. */
+async function formToken(app: ReturnType<typeof setup>['app']) {
+  const res = await app.request('/');
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  const token = /name="csrf" value="([^"]+)"/.exec(await res.text())![1]!;
+  return { cookie, token };
+}
+
+describe('the foobar app', () => {
+  test('the API stores a valid post and answers 201 with its id, newest first in the list', async () => {
+    const { postJson, app } = setup();
+    const first = await postJson({ author: 'ann', body: 'one' });
+    assert.equal(first.status, 201);
+    assert.deepEqual({ ...(await first.json()), createdAt: undefined }, { id: 1, author: 'ann', body: 'one', createdAt: undefined });
+    assert.equal(first.headers.get('location'), '/api/posts/1');
+    await postJson({ author: ' bob ', body: ' two ' });
+    const list = await app.request('/api/posts');
+    assert.equal(list.headers.get('x-read-from'), 'db-test');
+    const json = await list.json();
+    assert.deepEqual(json.posts.map((p: Post) => [p.id, p.author, p.body]), [[2, 'bob', 'two'], [1, 'ann', 'one']]);
+    assert.equal(json.next, null);
+  });
+
+  test('the API pages backwards with before and limit', async () => {
+    const { postJson, app } = setup();
+    for (let i = 0; i < 5; i++) await postJson({ author: 'a', body: `p${i}` });
+    const page1 = await (await app.request('/api/posts?limit=2')).json();
+    assert.deepEqual(page1.posts.map((p: Post) => p.id), [5, 4]);
+    assert.equal(page1.next, '/api/posts?before=4&limit=2');
+    const page2 = await (await app.request(page1.next)).json();
+    assert.deepEqual(page2.posts.map((p: Post) => p.id), [3, 2]);
+    assert.equal((await app.request('/api/posts?before=abc')).status, 400);
+    assert.equal((await app.request('/api/posts?limit=1000')).status, 400);
+  });
+
+  test('invalid input answers 400, 413 or 415 with a JSON error', async () => {
+    const { postJson, store, app } = setup();
+    const missing = await postJson({ author: '' });
+    assert.equal(missing.status, 400);
+    assert.deepEqual(await missing.json(), { error: 'invalid post', fields: { author: '"author" must not be empty', body: '"body" is required and must be a string' } });
+    assert.equal((await postJson('{not json')).status, 400);
+    assert.equal((await postJson({ author: 'a', body: 'b' }, 'text/plain')).status, 415);
+    assert.equal((await postJson({ author: 'a', body: 'x'.repeat(LIMITS.body + 1) })).status, 400);
+    const huge = await app.request('/api/posts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ author: 'a', body: 'x'.repeat(20_000) }) });
+    assert.equal(huge.status, 413);
+    assert.equal(store.posts.length, 0);
+  });
+
+  test('limits count characters, not UTF-16 units', () => {
+    assert.equal(validateNewPost({ author: '😀'.repeat(LIMITS.author), body: 'b' }).ok, true);
+    assert.equal(validateNewPost({ author: '😀'.repeat(LIMITS.author + 1), body: 'b' }).ok, false);
+    assert.equal(validateNewPost(['not', 'an', 'object']).ok, false);
+  });
+
+  test('every response carries X-Served-By, errors and 404s included', async () => {
+    const { app, store } = setup();
+    for (const path of ['/', '/api/posts', '/healthz', '/nowhere', '/api/nowhere']) {
+      assert.equal((await app.request(path)).headers.get('x-served-by'), 'web-test', path);
+    }
+    store.down = true;
+    assert.equal((await app.request('/api/posts')).headers.get('x-served-by'), 'web-test');
+  });
+
+  test('the form posts with a valid CSRF token and redirects; without one it is refused', async () => {
+    const { app, store } = setup();
+    const { cookie, token } = await formToken(app);
+    const form = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
+      app.request('/posts', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields).toString() });
+
+    assert.equal((await form({ author: 'a', body: 'b' })).status, 403, 'no token at all');
+    assert.equal((await form({ author: 'a', body: 'b', csrf: token })).status, 403, 'a field without its cookie');
+    assert.equal((await form({ author: 'a', body: 'b', csrf: 'forged.token' }, { cookie: 'foobar_csrf=forged.token' })).status, 403, 'an unsigned pair');
+    assert.equal(store.posts.length, 0);
+
+    const ok = await form({ author: 'ann', body: 'by form', csrf: token }, { cookie });
+    assert.equal(ok.status, 303);
+    assert.equal(ok.headers.get('location'), '/?posted=1');
+    assert.equal(store.posts[0]!.body, 'by form');
+
+    const invalid = await form({ author: 'ann', body: '', csrf: token }, { cookie });
+    assert.equal(invalid.status, 400);
+    assert.match(await invalid.text(), /&quot;body&quot; must not be empty/);
+  });
+
+  test('the page lists posts newest first, escapes them, pages, and links static files', async () => {
+    const { app, postJson } = setup();
+    for (let i = 0; i < LIMITS.pageSize + 1; i++) await postJson({ author: 'a', body: `post ${i}` });
+    await postJson({ author: '<script>', body: '"quoted" & <b>bold</b>' });
+    const html = await (await app.request('/')).text();
+    assert.match(html, /href="\/static\/style\.css"/);
+    assert.match(html, /&lt;script&gt;/);
+    assert.doesNotMatch(html, /<script>/);
+    assert.ok(html.indexOf('&lt;b&gt;bold') < html.indexOf('post 20'), 'newest first');
+    assert.match(html, /href="\/\?before=3"/, 'a link to older posts');
+    assert.doesNotMatch(html, /post 1</);
+    assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+
+  test('healthz checks the database, and a database that is down answers 503', async () => {
+    const { app, store, postJson } = setup();
+    const ok = await app.request('/healthz');
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { status: 'ok', host: 'web-test', database: 'db-test' });
+    store.down = true;
+    const failing = await app.request('/healthz');
+    assert.equal(failing.status, 503);
+    assert.equal((await failing.json()).status, 'failing');
+    const write = await postJson({ author: 'a', body: 'b' });
+    assert.equal(write.status, 503);
+    assert.deepEqual(await write.json(), { error: 'the database is unavailable; try again shortly' });
+    assert.equal((await app.request('/')).status, 503);
+  });
+});

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { loadDesign } from '../../src/design/load.ts';
+import { down } from '../../src/lab/down.ts';
+import { RecordingExecutor } from '../../src/lab/executor.ts';
+import { planLab } from '../../src/lab/plan.ts';
+import { checkAddressSpace, LabError } from '../../src/lab/preflight.ts';
+import { probeCommand, probePassed } from '../../src/lab/probe.ts';
+import { stateFromPlan, writeState } from '../../src/lab/state.ts';
+import { pickStack } from '../../src/lab/status.ts';
+import { topology } from '../../src/lab/topology.ts';
+import { designFrom, FIXED } from '../helpers.ts';
+
+// The lab's pure parts and its command sequences, through the recording executor: no root needed.
+
+function withHome<T>(fn: (home: string) => Promise<T>): Promise<T> {
+  const home = mkdtempSync(join(tmpdir(), 'webstack-home-'));
+  return fn(home).finally(() => rmSync(home, { recursive: true, force: true }));
+}
+
+describe('lab topology', () => {
+  test('every host gets a namespace prefixed with the stack, and link names fit the kernel limit', async () => {
+    const wiring = topology((await loadDesign('ha')).stack, 'my-stack');
+    for (const h of wiring.hosts) {
+      assert.ok(h.namespace.startsWith('my-stack-'), h.namespace);
+      for (const i of h.interfaces) assert.ok(i.peer.length <= 15 && i.name.length <= 15, i.peer);
+    }
+    for (const b of wiring.bridges) assert.ok(b.name.length <= 15);
+    assert.equal(new Set(wiring.hosts.flatMap((h) => h.interfaces.map((i) => i.peer))).size, wiring.hosts.flatMap((h) => h.interfaces).length);
+  });
+
+  test('only public networks give the machine an address', async () => {
+    const wiring = topology((await loadDesign('distributed')).stack);
+    assert.deepEqual(
+      wiring.bridges.map((b) => [b.network, b.address]),
+      [['public', '203.0.113.33'], ['private', null]],
+    );
+  });
+
+  test('managed DNS gets a host of its own, on a free address, and the client resolves through it', () => {
+    const { stack } = designFrom(`
+stack: t
+domain: example.com
+networks: { public: { cidr: 198.51.100.0/24 } }
+hosts:
+  dns: { roles: [web, app, db-primary], networks: [public], address: 198.51.100.3 }
+`);
+    const wiring = topology(stack);
+    const provider = wiring.hosts.find((h) => h.kind === 'managed-dns')!;
+    assert.equal(provider.name, 'dns-managed', 'the name dns is taken by a design host');
+    assert.deepEqual(provider.addresses, { public: '198.51.100.4' });
+    assert.equal(wiring.hosts.find((h) => h.kind === 'client')!.resolver, '198.51.100.4');
+  });
+
+  test('a design with its own dns hosts gets no extra DNS host, and its clients resolve through them', () => {
+    const { stack } = designFrom(`
+stack: t
+domain: example.com
+networks: { public: { cidr: 198.51.100.0/24 } }
+hosts:
+  ns-01: { roles: [dns], networks: [public] }
+  server-01: { roles: [web, app, db-primary], networks: [public] }
+`);
+    const wiring = topology(stack);
+    assert.deepEqual(wiring.hosts.map((h) => [h.name, h.kind]), [['ns-01', 'design'], ['server-01', 'design'], ['client', 'client']]);
+    assert.equal(wiring.hosts.find((h) => h.kind === 'client')!.resolver, wiring.hosts[0]!.addresses.public);
+  });
+});
+
+describe('lab probes', () => {
+  test('a DNS probe needs an answer, not only exit status 0', () => {
+    const probe = { kind: 'dns', server: '203.0.113.3', name: 'foobar.com' } as const;
+    assert.deepEqual(probeCommand(probe), ['dig', '+norecurse', '+time=1', '+tries=1', '+short', '@203.0.113.3', 'foobar.com', 'SOA']);
+    assert.equal(probePassed(probe, 0, ''), false);
+    assert.equal(probePassed(probe, 0, 'ns1.foobar.com. hostmaster.foobar.com. 1 3600 600 604800 300\n'), true);
+    assert.equal(probePassed({ kind: 'tcp', address: '127.0.0.1', port: 3306 }, 1, ''), false);
+  });
+});
+
+describe('lab preflight', () => {
+  test("a network that overlaps one of this machine's routes is refused, naming both", async () => {
+    const { stack } = await loadDesign('simple');
+    const routes = JSON.stringify([{ dst: 'default', dev: 'eth0' }, { dst: '203.0.113.0/24', dev: 'eth1' }]);
+    await withHome(async (home) => {
+      const executor = new RecordingExecutor(() => ({ stdout: routes }));
+      await assert.rejects(checkAddressSpace(stack, 'simple', home, executor), (e: Error) => {
+        assert.ok(e instanceof LabError);
+        assert.match(e.message, /network public \(203\.0\.113\.0\/27\) overlaps this machine's route to 203\.0\.113\.0\/24 on eth1/);
+        return true;
+      });
+    });
+  });
+
+  test('a network that overlaps another stack is refused; the default route is no overlap', async () => {
+    const { stack } = await loadDesign('simple');
+    await withHome(async (home) => {
+      writeState(home, stateFromPlan(planLab(stack, { ...FIXED, home, name: 'other' }), 'simple', stack.networks));
+      const executor = new RecordingExecutor(() => ({ stdout: JSON.stringify([{ dst: 'default', dev: 'eth0' }]) }));
+      await assert.rejects(checkAddressSpace(stack, 'mine', home, executor), /overlaps network public \(203\.0\.113\.0\/27\) of running stack 'other'/);
+      await checkAddressSpace(stack, 'other', home, executor);
+    });
+  });
+
+  test('--stack may be left out with one stack, and must be given with several', async () => {
+    const { stack } = await loadDesign('simple');
+    await withHome(async (home) => {
+      assert.throws(() => pickStack(home, undefined), /no stack is up; start one with `npx webstack up <design>`/);
+      writeState(home, stateFromPlan(planLab(stack, { ...FIXED, home, name: 'one' }), 'simple', stack.networks));
+      assert.equal(pickStack(home, undefined), 'one');
+      writeState(home, stateFromPlan(planLab(stack, { ...FIXED, home, name: 'two' }), 'simple', stack.networks));
+      assert.throws(() => pickStack(home, undefined), /2 stacks are up \(one, two\); say which with --stack <name>/);
+      assert.throws(() => pickStack(home, 'three'), /there is no stack named 'three'; stacks: one, two/);
+    });
+  });
+});
+
+describe('lab down, through the recording executor', () => {
+  test('removes the recorded namespaces and the links that carry its alias, and nothing else', async () => {
+    const { stack } = await loadDesign('simple');
+    await withHome(async (home) => {
+      const plan = planLab(stack, { ...FIXED, home, name: 'rec' });
+      writeState(home, stateFromPlan(plan, 'simple', stack.networks));
+      const bridge = plan.topology.bridges[0]!.name;
+      const executor = new RecordingExecutor((argv) => {
+        if (argv.join(' ') === 'ip -j netns list') return { stdout: JSON.stringify([{ name: 'rec-server-01' }, { name: 'rec-client' }, { name: 'recx-server-01' }]) };
+        if (argv.join(' ') === 'ip -j link show') return { stdout: JSON.stringify([{ ifname: 'eth0' }, { ifname: bridge, ifalias: 'webstack:rec' }, { ifname: 'wsb-other', ifalias: 'webstack:recx' }]) };
+        return undefined;
+      });
+      await down('rec', { home, executor, say: () => undefined, volumes: false });
+      assert.deepEqual(
+        executor.commands.map((c) => c.join(' ')),
+        [
+          'ip -j netns list',
+          'ip netns pids rec-server-01',
+          'ip netns del rec-server-01',
+          'ip netns pids rec-client',
+          'ip netns del rec-client',
+          'ip -j link show',
+          `ip link del ${bridge}`,
+        ],
+      );
+    });
+  });
+
+  test('an unknown stack is a clear error', async () => {
+    await withHome(async (home) => {
+      await assert.rejects(down('nope', { home, executor: new RecordingExecutor(), say: () => undefined, volumes: false }), /there is no stack named 'nope'; no stack is up/);
+    });
+  });
+});
