@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadDesign } from '../design/load.ts';
@@ -35,7 +36,7 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
       const name = opts.name ?? design.stack;
       say(`${name}: bringing up ${ref}`);
       const started = performance.now();
-      const { plan, alreadyUp } = await up(design, { home: home(), executor: systemExecutor, say, name, designRef: ref, install: { repoRoot, node: process.execPath } });
+      const { plan, alreadyUp } = await up(design, { home: home(), executor: systemExecutor, say, name, designRef: ref, designDir: existsSync(ref) && statSync(ref).isFile() ? dirname(resolve(ref)) : process.cwd(), install: { repoRoot, node: process.execPath } });
       if (alreadyUp) return;
       const www = design.records.find((r) => r.name === design.entry) ?? design.records[0];
       const client = plan.topology.hosts.find((h) => h.kind === 'client')!;

@@ -5,7 +5,9 @@ import { bindAddresses, LOOPBACK, targetsOf } from './listeners.ts';
 import { APP_DATABASE, APP_USER } from './mariadb.ts';
 import { type Daemon } from './types.ts';
 
-// The application server: the foobar app from this repository, one per app host.
+// The application server, one per app host: the foobar app from this repository, or the command
+// the design names (app.command), told where to listen and where its database is through the
+// environment, and probed on the design's health-check path.
 
 /** nginx closes idle upstream connections after 60 s; the app must wait longer, or nginx may reuse a closing one. */
 export const APP_KEEPALIVE_MS = 75_000;
@@ -20,10 +22,44 @@ export const app: Daemon = {
     const listen = binds.length === 1 ? binds[0]! : '0.0.0.0';
     const primary = targetsOf(design, host.name, 'sql-write')[0];
     if (!primary) throw new Error(`app host ${host.name} has no database to write to`);
+    const port = design.app.port;
+    const probeAddress = listen === '0.0.0.0' ? LOOPBACK : listen;
+    const common = {
+      daemon: 'app',
+      host: host.name,
+      namespace: host.namespace,
+      tier: 2,
+      dirs: [],
+      copies: [],
+      readinessTimeoutMs: 30_000,
+      log: paths.log,
+    } as const;
+    if (design.app.command) {
+      const db = context.secrets.dbPassword;
+      return {
+        ...common,
+        command: design.app.command,
+        cwd: context.designDir,
+        env: {
+          WEBSTACK_HOST: host.name,
+          HOST: listen,
+          PORT: String(port),
+          DATABASE_URL: `mysql://${APP_USER}:${encodeURIComponent(db)}@${primary.address}:${PORTS.mysql}/${APP_DATABASE}`,
+          WEBSTACK_DB_HOST: primary.host,
+          WEBSTACK_DB_ADDRESS: primary.address,
+          WEBSTACK_DB_PORT: String(PORTS.mysql),
+          WEBSTACK_DB_USER: APP_USER,
+          WEBSTACK_DB_PASSWORD: db,
+          WEBSTACK_DB_NAME: APP_DATABASE,
+        },
+        files: [],
+        readiness: { kind: 'http', url: `http://${probeAddress}:${port}${design.policies.healthChecks.path}` },
+      };
+    }
     const config: AppConfig = {
       host: host.name,
       listen,
-      port: PORTS.app,
+      port,
       siteName: design.domain,
       secret: context.secrets.appSecret,
       database: {
@@ -36,20 +72,12 @@ export const app: Daemon = {
       keepAliveTimeoutMs: APP_KEEPALIVE_MS,
     };
     const configFile = join(paths.config, 'app.json');
-    const probeAddress = listen === '0.0.0.0' ? LOOPBACK : listen;
     return {
-      daemon: 'app',
-      host: host.name,
-      namespace: host.namespace,
-      tier: 2,
+      ...common,
       command: [install.node, '--import', 'tsx', join(install.repoRoot, 'src/app/main.ts'), configFile],
       cwd: install.repoRoot,
       files: [{ path: configFile, content: JSON.stringify(config, null, 2) + '\n', mode: 0o600 }],
-      dirs: [],
-      copies: [],
-      readiness: { kind: 'http', url: `http://${probeAddress}:${PORTS.app}/healthz` },
-      readinessTimeoutMs: 30_000,
-      log: paths.log,
+      readiness: { kind: 'http', url: `http://${probeAddress}:${port}/healthz` },
     };
   },
 };

@@ -49,7 +49,7 @@ http {
     scgi_temp_path ${temp}/scgi;
 
     upstream foobar_app {
-${apps.map((a) => `        server ${a.address}:${PORTS.app};`).join('\n')}
+${apps.map((a) => `        server ${a.address}:${design.app.port};`).join('\n')}
         keepalive 32;
         keepalive_timeout ${UPSTREAM_IDLE_S}s;
     }

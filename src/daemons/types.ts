@@ -31,6 +31,8 @@ export interface DaemonSpec {
   readonly tier: number;
   readonly command: readonly string[];
   readonly cwd?: string;
+  /** Added to the supervisor's environment (a design's own app server gets its settings here). */
+  readonly env?: Readonly<Record<string, string>>;
   readonly files: readonly RenderedFile[];
   readonly dirs: readonly { readonly path: string; readonly owner?: string }[];
   /** Directory trees copied into place before start (the site's static files). */
@@ -62,6 +64,8 @@ export interface DaemonContext {
   readonly paths: DaemonPaths;
   readonly secrets: Secrets;
   readonly install: Install;
+  /** The design file's directory: a design's own app command runs there. */
+  readonly designDir: string;
 }
 
 export interface Daemon {

@@ -33,6 +33,8 @@ export interface Listener {
 
 interface ListenerOptions {
   tls: boolean;
+  /** The app server's port, when the design names its own (app.port). */
+  appPort?: number;
   monitored: boolean;
   alerting: boolean;
 }
@@ -55,7 +57,7 @@ export function listenersOf(role: Role, opts: ListenerOptions): Listener[] {
     case 'web':
       return [l(PORTS.http, 'nginx', 'entry'), ...exporter(PORTS.nginxExporter, 'nginx-exporter')];
     case 'app':
-      return [l(PORTS.app, 'app', 'internal')];
+      return [l(opts.appPort ?? PORTS.app, 'app', 'internal')];
     case 'db-primary':
     case 'db-replica':
       return [l(PORTS.mysql, 'mariadb', 'database'), ...exporter(PORTS.mysqldExporter, 'mysqld-exporter')];

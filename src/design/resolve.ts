@@ -89,7 +89,8 @@ export function resolve(design: ParsedDesign): ResolveResult {
 
   if (problems.length > 0) return { problems };
 
-  const flows = deriveFlows({ hosts, networks, records, entry, virtualIps, policies, dnsHosts, monitoring }, report);
+  const app = { command: design.app?.command ?? null, port: design.app?.port ?? PORTS.app };
+  const flows = deriveFlows({ hosts, networks, records, entry, virtualIps, policies, dnsHosts, monitoring, appPort: app.port }, report);
   if (problems.length > 0) return { problems };
 
   const stack: ResolvedStack = {
@@ -106,6 +107,7 @@ export function resolve(design: ParsedDesign): ResolveResult {
     records,
     entry,
     policies,
+    app,
     flows,
   };
   return { stack: deepFreeze(stack), problems };
@@ -386,6 +388,7 @@ interface FlowInputs {
   policies: ResolvedPolicies;
   dnsHosts: string[];
   monitoring: string[];
+  appPort: number;
 }
 
 /** Who talks to whom: derived from roles alone, so the analysis and the firewall share one truth. */
@@ -442,11 +445,11 @@ function deriveFlows(input: FlowInputs, report: Report): Flow[] {
   const webs = withRole('web');
   const apps = withRole('app');
   for (const lb of withRole('lb')) {
-    for (const backend of webs.length ? webs : apps) add(lb, 'lb', backend, webs.length ? 'web' : 'app', webs.length ? PORTS.http : PORTS.app, 'proxy');
+    for (const backend of webs.length ? webs : apps) add(lb, 'lb', backend, webs.length ? 'web' : 'app', webs.length ? PORTS.http : input.appPort, 'proxy');
   }
   for (const web of webs) {
     // A web host that runs the app too talks to its own app only, as in the seeds' two-server design.
-    for (const app of has(web, 'app') ? [web] : apps) add(web, 'web', app, 'app', PORTS.app, 'app');
+    for (const app of has(web, 'app') ? [web] : apps) add(web, 'web', app, 'app', input.appPort, 'app');
   }
   for (const app of apps) {
     for (const primary of withRole('db-primary')) add(app, 'app', primary, 'db-primary', PORTS.mysql, 'sql-write');
@@ -462,7 +465,7 @@ function deriveFlows(input: FlowInputs, report: Report): Flow[] {
 
   for (const monitor of input.monitoring) {
     for (const host of hosts.filter((h) => h.monitored)) {
-      for (const listener of hostListeners(host.roles, { tls: policies.tls, monitored: true, alerting: policies.monitoring.alerting })) {
+      for (const listener of hostListeners(host.roles, { tls: policies.tls, monitored: true, alerting: policies.monitoring.alerting, appPort: input.appPort })) {
         if (listener.scraped) add(monitor, 'monitoring', host.name, listener.role, listener.port, 'metrics');
       }
     }

@@ -1,5 +1,11 @@
 import { z } from 'zod';
+import { PORTS } from './ports.ts';
 import { FAILOVER_MODES, LB_ALGORITHMS, REPLICATION_MODES, ROLES } from './vocabulary.ts';
+
+/** Ports of the daemons webstack runs besides the app server. */
+const RESERVED_PORTS: readonly number[] = Object.entries(PORTS)
+  .filter(([name]) => name !== 'app')
+  .map(([, port]) => port);
 
 // The design file as the user writes it. Everything optional here gets its
 // default in resolve(), never in later stages.
@@ -82,6 +88,18 @@ export const StackSchema = z.strictObject({
   dns: z.strictObject({ ttl: z.number().int().min(1).max(86400).optional() }).optional(),
   hosts: z.record(hostName, HostSchema).refine((hosts) => Object.keys(hosts).length > 0, { error: 'a stack needs at least one host' }),
   policies: PoliciesSchema.optional(),
+  app: z
+    .strictObject({
+      command: z.array(z.string().min(1)).min(1, { error: 'a command is a list with at least the program, e.g. [python3, app.py]' }).optional(),
+      port: z
+        .number()
+        .int()
+        .min(1024)
+        .max(65535)
+        .refine((port) => !RESERVED_PORTS.includes(port), { error: `that port belongs to another daemon; avoid ${RESERVED_PORTS.join(', ')}` })
+        .optional(),
+    })
+    .optional(),
 });
 
 /** What a user writes: every default left out. */

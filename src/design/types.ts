@@ -82,6 +82,8 @@ export interface ResolvedStack {
   /** The record users type: `www` when there is one. */
   readonly entry: string;
   readonly policies: ResolvedPolicies;
+  /** The application server: webstack's foobar app (command null) or the design's own command. */
+  readonly app: { readonly command: readonly string[] | null; readonly port: number };
   readonly flows: readonly Flow[];
 }
 

@@ -34,6 +34,7 @@ export interface PlanOptions {
   readonly home: string;
   readonly install: Install;
   readonly secrets: Secrets;
+  readonly designDir?: string;
 }
 
 export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
@@ -42,7 +43,7 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   const wiring = topology(design, stack);
   const daemons = wiring.hosts.flatMap((host) =>
     DAEMONS.filter((d) => d.runsOn(host)).map((d) =>
-      d.render({ design, topology: wiring, host, paths: daemonPaths(paths, host.name, d.name), secrets: options.secrets, install: options.install }),
+      d.render({ design, topology: wiring, host, paths: daemonPaths(paths, host.name, d.name), secrets: options.secrets, install: options.install, designDir: options.designDir ?? options.install.repoRoot }),
     ),
   );
   const resolvConfs = wiring.hosts

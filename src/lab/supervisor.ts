@@ -144,7 +144,7 @@ export class Supervisor {
     this.set(d, 'starting');
     appendLog(spec.log, `[webstack] ${new Date().toISOString()} starting: ${spec.command.join(' ')}\n`);
     const log = openSync(spec.log, 'a');
-    const child = spawn('ip', ['netns', 'exec', spec.namespace, ...spec.command], { cwd: spec.cwd, detached: true, stdio: ['ignore', log, log] });
+    const child = spawn('ip', ['netns', 'exec', spec.namespace, ...spec.command], { cwd: spec.cwd, env: { ...process.env, ...spec.env }, detached: true, stdio: ['ignore', log, log] });
     closeSync(log);
     d.child = child;
     d.startedAt = Date.now();

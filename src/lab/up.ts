@@ -27,6 +27,8 @@ export interface UpOptions extends LabOptions {
   readonly install: Install;
   /** How the user named the design, for `status` and messages. */
   readonly designRef: string;
+  /** Where a design's own app command runs: the design file's directory. */
+  readonly designDir?: string;
 }
 
 export interface UpResult {
@@ -42,7 +44,7 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
   const stack = options.name ?? design.stack;
   const paths = stackPaths(home, stack);
   const secrets = existsSync(paths.secrets) ? readOrCreateSecrets(paths.secrets) : null;
-  const planFor = (s: typeof secrets) => planLab(design, { name: stack, home, install: options.install, secrets: s ?? { dbPassword: '', appSecret: '' } });
+  const planFor = (s: typeof secrets) => planLab(design, { name: stack, home, install: options.install, designDir: options.designDir, secrets: s ?? { dbPassword: '', appSecret: '' } });
 
   const existing = readState(home, stack);
   if (existing) {

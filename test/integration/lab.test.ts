@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { repoRoot } from '../helpers.ts';
 import { alive, expectOk, home, inHost, linksOf, namespacesOf, processesOf, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
 
-describe('the lab, with the simple blueprint', { skip: SKIP_LAB }, () => {
+describe('the lab, on real namespaces and daemons', { skip: SKIP_LAB }, () => {
   test('a client resolves www, gets the page from nginx and the app, and posts survive down and up but not down --volumes', () => {
     const stack = 'it-simple';
     removeStack(stack);
@@ -131,6 +131,36 @@ describe('the lab, with the simple blueprint', { skip: SKIP_LAB }, () => {
       removeStack('it-side-b');
       removeStack('it-side-c');
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a design's own app command runs in place of the foobar app, with its settings in the environment", () => {
+    const stack = 'it-own';
+    removeStack(stack);
+    try {
+      expectOk(webstack('up', join(repoRoot, 'test/fixtures/own-app/design.yaml'), '--name', stack), 'up');
+      const page = expectOk(inHost(stack, 'client', 'curl', '-s', 'http://www.example.com/hello'), 'curl');
+      assert.equal(page.stdout, 'own app on server-01, database server-01, path /hello\n');
+    } finally {
+      removeStack(stack);
+    }
+  });
+
+  test('a daemon that cannot start fails up with its host, command, exit status and log, and nothing is left', () => {
+    const stack = 'it-broken';
+    removeStack(stack);
+    try {
+      const failed = webstack('up', join(repoRoot, 'test/fixtures/own-app/broken-app.yaml'), '--name', stack);
+      assert.equal(failed.code, 1);
+      assert.match(failed.stderr, /app on host server-01 did not start: exited with status 3/);
+      assert.match(failed.stderr, /command: sh -c echo "cannot open the frobnicator"/);
+      assert.match(failed.stderr, /cannot open the frobnicator/);
+      assert.doesNotMatch(failed.stderr, /^\s+at /m);
+      assert.deepEqual(namespacesOf(stack), []);
+      assert.deepEqual(linksOf(stack), []);
+      assert.equal(existsSync(join(home, stack, 'state.json')), false);
+    } finally {
+      removeStack(stack);
     }
   });
 });
