@@ -8,9 +8,9 @@ import { down } from '../lab/down.ts';
 import { systemExecutor } from '../lab/executor.ts';
 import { daemonPaths, stackPaths, webstackHome } from '../lab/paths.ts';
 import { checkMachine, LabError } from '../lab/preflight.ts';
-import { listStacks, readState, supervisorAlive } from '../lab/state.ts';
+import { listStacks, readState, readStatus, supervisorAlive } from '../lab/state.ts';
 import { formatStatus, namespaceOfHost, pickStack, stackStatus } from '../lab/status.ts';
-import { readStatus, up } from '../lab/up.ts';
+import { up } from '../lab/up.ts';
 import { UsageError } from './errors.ts';
 import type { Io } from './main.ts';
 

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LabPlan } from './plan.ts';
+import type { SupervisorStatus } from './supervisor.ts';
 import { stackPaths } from './paths.ts';
 
 // What a stack made, recorded before it is made: `down` reads only this (and the links' alias),
@@ -64,6 +65,15 @@ export function listStacks(home: string): string[] {
     .filter((e) => e.isDirectory() && existsSync(join(home, e.name, 'state.json')))
     .map((e) => e.name)
     .sort();
+}
+
+/** The supervisor's status file, or null before it has written one. */
+export function readStatus(file: string): SupervisorStatus | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as SupervisorStatus;
+  } catch {
+    return null;
+  }
 }
 
 export function writeJsonAtomic(file: string, value: unknown, mode = 0o644): void {

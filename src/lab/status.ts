@@ -1,6 +1,5 @@
-import { listStacks, readState, supervisorAlive } from './state.ts';
+import { listStacks, readState, readStatus, supervisorAlive } from './state.ts';
 import { stackPaths } from './paths.ts';
-import { readStatus } from './up.ts';
 import { LabError } from './preflight.ts';
 
 // Status is data: computed from the stack's record and the supervisor's status file, then printed

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedStack } from '../design/types.ts';
-import type { Install } from '../daemons/types.ts';
+import type { Install, Secrets } from '../daemons/types.ts';
 import { down } from './down.ts';
 import type { Executor } from './executor.ts';
 import { materialise, readOrCreateSecrets } from './files.ts';
@@ -10,8 +10,8 @@ import { planLab, type LabPlan } from './plan.ts';
 import { stackPaths } from './paths.ts';
 import { checkAddressSpace, checkMachine, checkNamespacesFree, LabError } from './preflight.ts';
 import { describeProbe } from './probe.ts';
-import { processStartTime, readState, stateFromPlan, supervisorAlive, writeState, type StackState } from './state.ts';
-import type { SupervisorStatus } from './supervisor.ts';
+import { processStartTime, readState, readStatus, stateFromPlan, supervisorAlive, writeJsonAtomic, writeState, type StackState } from './state.ts';
+import { tail } from './supervisor.ts';
 
 // `up`: check, record, create the network, write the files, start the supervisor and wait until
 // every daemon is ready. Anything that fails after the record is written is undone with `down`.
@@ -43,30 +43,34 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
   checkMachine();
   const stack = options.name ?? design.stack;
   const paths = stackPaths(home, stack);
-  const secrets = existsSync(paths.secrets) ? readOrCreateSecrets(paths.secrets) : null;
-  const planFor = (s: typeof secrets) => planLab(design, { name: stack, home, install: options.install, designDir: options.designDir, secrets: s ?? { dbPassword: '', appSecret: '' } });
+  const planWith = (secrets: Secrets) => planLab(design, { name: stack, home, install: options.install, designDir: options.designDir, secrets });
 
   const existing = readState(home, stack);
   if (existing) {
-    if (secrets && supervisorAlive(existing) && existing.fingerprint === planFor(secrets).fingerprint && readStatus(paths.daemons)?.phase === 'running') {
+    // A running stack always has its secrets; without them there is nothing to compare.
+    const current = existsSync(paths.secrets) ? planWith(readOrCreateSecrets(paths.secrets)) : null;
+    if (current && supervisorAlive(existing) && existing.fingerprint === current.fingerprint && readStatus(paths.daemons)?.phase === 'running') {
       say(`${stack} is already up, as designed; nothing to do.`);
-      return { plan: planFor(secrets), alreadyUp: true };
+      return { plan: current, alreadyUp: true };
     }
     say(`${stack} exists but differs from the design or is not running: replacing it (data is kept).`);
     await down(stack, { home, executor, say: () => undefined, volumes: false });
   }
 
   await checkAddressSpace(design, stack, home, executor);
-  const plan = planFor(readOrCreateSecrets(paths.secrets));
+  const plan = planWith(readOrCreateSecrets(paths.secrets));
   await checkNamespacesFree(plan.topology.hosts.map((h) => h.namespace), executor);
 
   for (const { host, role } of plan.unrun) say(`  ! ${host}: the lab does not run role ${role} yet; the host is created without it`);
   let state = stateFromPlan(plan, options.designRef, design.networks);
   writeState(home, state);
+  let interrupted: Promise<never> | null = null;
   const abandon = () => {
-    // A Ctrl-C during `up` leaves the record behind, so `down` can finish the job.
-    say(`interrupted; run \`npx webstack down ${stack}\` to remove what was made so far.`);
-    process.exit(130);
+    // Ctrl-C: undo what was made. Were this process killed outright, the record lets `down` finish the job.
+    say(`  ! interrupted: removing what ${stack} made so far`);
+    interrupted = down(stack, { home, executor, say: () => undefined, volumes: false })
+      .catch(() => say(`  ! could not remove everything; run \`npx webstack down ${stack}\``))
+      .then(() => process.exit(130));
   };
   process.once('SIGINT', abandon);
   try {
@@ -78,12 +82,13 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
     }
     materialise(plan.daemons, plan.resolvConfs);
     const specFile = join(paths.config, 'daemons.json');
-    materialise([], [{ path: specFile, content: JSON.stringify(plan.daemons, null, 2), mode: 0o600 }]);
+    writeJsonAtomic(specFile, plan.daemons, 0o600);
     state = { ...state, supervisor: startSupervisor(specFile, paths.daemons, paths.supervisorLog, options.install.repoRoot) };
     writeState(home, state);
     await waitUntilReady(plan, state, say);
     return { plan, alreadyUp: false };
   } catch (error) {
+    if (interrupted) await interrupted;
     say(`  ! undoing: removing what ${stack} made so far`);
     await down(stack, { home, executor, say: () => undefined, volumes: false }).catch(() => undefined);
     throw error;
@@ -100,14 +105,6 @@ function startSupervisor(specFile: string, statusFile: string, logFile: string, 
   child.unref();
   const pid = child.pid!;
   return { pid, startTime: processStartTime(pid) ?? '' };
-}
-
-export function readStatus(file: string): SupervisorStatus | null {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as SupervisorStatus;
-  } catch {
-    return null;
-  }
 }
 
 async function waitUntilReady(plan: LabPlan, state: StackState, say: (line: string) => void): Promise<void> {
@@ -131,7 +128,7 @@ async function waitUntilReady(plan: LabPlan, state: StackState, say: (line: stri
         `${f.daemon} on host ${f.host} did not start: ${f.reason}.\n  command: ${f.command}\n  end of its log (${plan.daemons.find((d) => d.host === f.host && d.daemon === f.daemon)?.log}):\n${indent(f.logTail)}`,
       );
     }
-    if (!supervisorAlive(state)) throw new LabError(`the supervisor stopped while starting the daemons; see ${plan.paths.supervisorLog}:\n${indent(readTail(plan.paths.supervisorLog))}`);
+    if (!supervisorAlive(state)) throw new LabError(`the supervisor stopped while starting the daemons; see ${plan.paths.supervisorLog}:\n${indent(tail(plan.paths.supervisorLog, 15))}`);
     if (Date.now() > deadline) throw new LabError(`the daemons were not all ready after ${Math.round(budget / 1000)} s; see the logs under ${plan.paths.logs}`);
     await new Promise((r) => setTimeout(r, 150));
   }
@@ -139,12 +136,4 @@ async function waitUntilReady(plan: LabPlan, state: StackState, say: (line: stri
 
 function indent(text: string): string {
   return (text || '(empty)').split('\n').map((l) => `    ${l}`).join('\n');
-}
-
-function readTail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
-  } catch {
-    return '';
-  }
 }
