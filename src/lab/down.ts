@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { stackPaths } from './paths.ts';
 import type { Executor } from './executor.ts';
-import { LabError } from './preflight.ts';
+import { LabError, listNamespaces } from './preflight.ts';
 import { listStacks, processStartTime, readState, supervisorAlive, type StackState } from './state.ts';
 
 // `down`: remove exactly what a stack made, from its record alone: the supervisor (checked by pid
@@ -33,7 +34,7 @@ export async function down(stack: string, options: DownOptions): Promise<void> {
   }
 
   await stopSupervisor(state, say);
-  const existing = new Set(await namespaces(executor));
+  const existing = new Set(await listNamespaces(executor));
   for (const ns of state.namespaces.filter((n) => existing.has(n))) {
     await killNamespaceProcesses(ns, executor);
     await executor.run(['ip', 'netns', 'del', ns]);
@@ -61,13 +62,8 @@ async function stopSupervisor(state: StackState, say: (line: string) => void): P
   say(`  - stopping the daemons (supervisor ${pid})`);
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + STOP_WAIT_MS;
-  while (processStartTime(pid) === startTime && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (processStartTime(pid) === startTime && Date.now() < deadline) await sleep(100);
   if (processStartTime(pid) === startTime) process.kill(pid, 'SIGKILL');
-}
-
-async function namespaces(executor: Executor): Promise<string[]> {
-  const { stdout } = await executor.run(['ip', '-j', 'netns', 'list']);
-  return (JSON.parse(stdout || '[]') as { name: string }[]).map((n) => n.name);
 }
 
 /** Whatever still runs inside one of our namespaces is ours (a daemon orphaned by a crash, an `exec`). */
@@ -83,7 +79,7 @@ async function killNamespaceProcesses(ns: string, executor: Executor): Promise<v
       }
     }
     const deadline = Date.now() + 3_000;
-    while ((await namespacePids(ns, executor)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while ((await namespacePids(ns, executor)).length > 0 && Date.now() < deadline) await sleep(100);
   }
 }
 

@@ -85,10 +85,15 @@ export async function checkAddressSpace(design: ResolvedStack, stack: string, ho
   }
 }
 
+/** Every network namespace on the machine, ours or not. */
+export async function listNamespaces(executor: Executor): Promise<string[]> {
+  const { stdout } = await executor.run(['ip', '-j', 'netns', 'list']);
+  return (JSON.parse(stdout || '[]') as { name: string }[]).map((n) => n.name);
+}
+
 /** Refuses to adopt a namespace of the same name that this stack did not make. */
 export async function checkNamespacesFree(namespaces: readonly string[], executor: Executor): Promise<void> {
-  const { stdout } = await executor.run(['ip', '-j', 'netns', 'list']);
-  const existing = new Set((JSON.parse(stdout || '[]') as { name: string }[]).map((n) => n.name));
+  const existing = new Set(await listNamespaces(executor));
   const taken = namespaces.filter((n) => existing.has(n));
   if (taken.length > 0) throw new LabError(`network namespace ${taken.join(', ')} already exists and is not this stack's; remove it (ip netns del <name>) or choose another stack name with --name.`);
 }

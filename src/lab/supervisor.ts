@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import type { DaemonSpec } from '../daemons/types.ts';
 import { describeProbe, probeCommand, probePassed } from './probe.ts';
@@ -251,5 +252,3 @@ function appendLog(file: string, text: string): void {
     closeSync(fd);
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
