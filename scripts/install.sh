@@ -24,7 +24,7 @@ if [ "$(node_major)" -lt 20 ]; then
 fi
 
 # program -> Debian package; keep in step with REQUIRED_PROGRAMS in src/lab/preflight.ts.
-LAB_PROGRAMS="ip:iproute2 curl:curl dig:bind9-dnsutils knotd:knot nginx:nginx-light mariadbd:mariadb-server tail:coreutils"
+LAB_PROGRAMS="ip:iproute2 curl:curl dig:bind9-dnsutils knotd:knot nginx:nginx-light mariadbd:mariadb-server mariadb:mariadb-client haproxy:haproxy tail:coreutils"
 missing=""
 for entry in $LAB_PROGRAMS; do
   program=${entry%%:*}; package=${entry#*:}

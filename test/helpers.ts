@@ -45,5 +45,5 @@ export const STACK_FRAME = /^\s+at .+[(:]\d+/m;
 export const FIXED = {
   home: '/var/lib/webstack',
   install: { repoRoot: '/opt/webstack', node: '/usr/bin/node' },
-  secrets: { dbPassword: 'db-password-for-tests', appSecret: 'app-secret-for-tests-0123456789' },
+  secrets: { dbPassword: 'db-password-for-tests', appSecret: 'app-secret-for-tests-0123456789', replicationPassword: 'replication-password-for-tests' },
 } as const;

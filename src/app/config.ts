@@ -4,6 +4,8 @@ import { z } from 'zod';
 // What an app server is told at start: one JSON file, written by webstack's renderer (0600, since
 // it holds the database password and the stack's secret).
 
+const Endpoint = z.strictObject({ host: z.string(), address: z.string(), port: z.number().int() });
+
 export const AppConfigSchema = z.strictObject({
   host: z.string().min(1),
   listen: z.string().min(1),
@@ -11,12 +13,17 @@ export const AppConfigSchema = z.strictObject({
   siteName: z.string().min(1),
   secret: z.string().min(16),
   database: z.strictObject({
-    primary: z.strictObject({ host: z.string(), address: z.string(), port: z.number().int() }),
+    primary: Endpoint,
+    /** Where reads go first; empty when the design has no replica. */
+    replicas: z.array(Endpoint),
     user: z.string(),
     password: z.string(),
     database: z.string(),
     timeoutMs: z.number().int().positive(),
+    maxLagSeconds: z.number().nonnegative(),
   }),
+  /** After a write, the client's reads go to the primary for this long. */
+  readYourWritesSeconds: z.number().int().positive(),
   /** Longer than the proxy's idle timeout, so the proxy, not the app, closes idle connections. */
   keepAliveTimeoutMs: z.number().int().positive(),
 });

@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { readAppConfig } from './config.ts';
 import { createApp } from './server.ts';
@@ -16,20 +17,26 @@ if (!configPath) {
 const config = readAppConfig(configPath);
 const store = new MariaDbStore(config.database);
 
-// The database may still be starting (or be restarting): keep trying, the supervisor's readiness
-// probe waits for /healthz anyway.
+// The primary may still be starting (or be down): keep trying; the supervisor's readiness probe
+// waits for /healthz anyway. With the primary down, a replica that has the schema is enough to
+// serve reads; writes answer 503 until the primary is back.
 for (let attempt = 1; ; attempt++) {
   try {
     const applied = await store.migrate();
     logger.info({ applied }, 'schema migrated');
     break;
   } catch (error) {
+    if (attempt >= 10 && (await store.replicaHasSchema())) {
+      logger.warn({ err: (error as Error).message }, 'the primary is not answering; serving reads from a replica');
+      break;
+    }
     if (attempt % 10 === 1) logger.warn({ err: (error as Error).message, attempt }, 'database not ready; retrying');
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
 }
+store.startMonitoring();
 
-const app = createApp({ store, hostName: config.host, secret: config.secret, siteName: config.siteName, logger });
+const app = createApp({ store, hostName: config.host, secret: config.secret, siteName: config.siteName, readYourWritesSeconds: config.readYourWritesSeconds, logger });
 const server = serve({ fetch: app.fetch, hostname: config.listen, port: config.port }, (info) =>
   logger.info({ address: info.address, port: info.port }, 'listening'),
 ) as Server;

@@ -40,12 +40,43 @@ function text(value: unknown, field: string, max: number, errors: Record<string,
   return trimmed;
 }
 
+/** How the store's databases are doing, as its last checks saw them (no query of its own). */
+export interface StoreHealth {
+  /** Some database answers, so reads can be served. */
+  readonly readable: boolean;
+  /** The primary answers, so writes can be served. */
+  readonly writable: boolean;
+  readonly sources: readonly { readonly host: string; readonly role: 'primary' | 'replica'; readonly answering: boolean; readonly lagSeconds: number | null }[];
+}
+
 /** Where posts live; the app reads and writes only through this. */
 export interface PostStore {
-  /** Newest first; `beforeId` pages backwards. Resolves with the posts and the host that answered. */
-  list(options: { limit: number; beforeId?: number }): Promise<{ posts: Post[]; readFrom: string }>;
+  /**
+   * Newest first; `beforeId` pages backwards; `preferPrimary` for a client that has just written.
+   * Resolves with the posts and the host that answered.
+   */
+  list(options: { limit: number; beforeId?: number; preferPrimary?: boolean }): Promise<{ posts: Post[]; readFrom: string }>;
+  /** Throws PrimaryUnavailable when the primary cannot take the write. */
   create(post: NewPost): Promise<Post>;
-  /** Throws when the database cannot answer. Resolves with the host's name. */
-  ping(): Promise<string>;
+  health(): StoreHealth;
   close(): Promise<void>;
+}
+
+/** No database could serve a read in time. */
+export class DatabaseUnavailable extends Error {
+  constructor(cause: unknown) {
+    super('the database is unavailable', { cause });
+    this.name = 'DatabaseUnavailable';
+  }
+}
+
+/** The primary, the one database that takes writes, could not take this one. */
+export class PrimaryUnavailable extends Error {
+  constructor(
+    readonly host: string,
+    cause: unknown,
+  ) {
+    super(`the primary database (${host}) is unavailable`, { cause });
+    this.name = 'PrimaryUnavailable';
+  }
 }

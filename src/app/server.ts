@@ -4,7 +4,7 @@ import { getCookie, setCookie } from 'hono/cookie';
 import type { Logger } from 'pino';
 import { issueToken, tokenIsValid } from './csrf.ts';
 import { renderPage } from './page.ts';
-import { LIMITS, validateNewPost, type PostStore } from './posts.ts';
+import { DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type PostStore } from './posts.ts';
 
 // The foobar app: the site www.foobar.com serves. Static files are nginx's job; this serves the
 // page, the form and the JSON API, and nothing per user lives in the process.
@@ -16,22 +16,23 @@ export interface AppOptions {
   /** Shared by every app server of a stack, so any of them accepts a form another one served. */
   readonly secret: string;
   readonly siteName: string;
+  /** After a write, the client reads from the primary for this long, so it sees its own write. */
+  readonly readYourWritesSeconds?: number;
   readonly logger?: Logger;
 }
 
 const CSRF_COOKIE = 'foobar_csrf';
+/** Set on a write; while present, the client's reads prefer the primary. */
+export const WROTE_COOKIE = 'foobar_wrote';
 const MAX_BODY_BYTES = 16 * 1024;
-
-export class DatabaseUnavailable extends Error {
-  constructor(cause: unknown) {
-    super('the database is unavailable', { cause });
-    this.name = 'DatabaseUnavailable';
-  }
-}
+const READ_YOUR_WRITES_S = 5;
 
 export function createApp(options: AppOptions): Hono {
   const { store, hostName, secret, siteName, logger } = options;
+  const readYourWrites = options.readYourWritesSeconds ?? READ_YOUR_WRITES_S;
   const app = new Hono();
+  const justWrote = (c: Context) => getCookie(c, WROTE_COOKIE) !== undefined;
+  const rememberWrite = (c: Context) => setCookie(c, WROTE_COOKIE, '1', { httpOnly: true, sameSite: 'Lax', path: '/', maxAge: readYourWrites });
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -43,13 +44,12 @@ export function createApp(options: AppOptions): Hono {
   });
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `the request body is larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
 
-  app.get('/healthz', async (c) => {
-    try {
-      const db = await store.ping();
-      return c.json({ status: 'ok', host: hostName, database: db });
-    } catch (error) {
-      return c.json({ status: 'failing', host: hostName, error: describe(error) }, 503);
-    }
+  // For the load balancer: this server can serve pages if some database answers reads. It reports
+  // the store's last checks instead of querying, so a frozen database never slows the answer.
+  app.get('/healthz', (c) => {
+    const health = store.health();
+    const body = { status: health.readable ? 'ok' : 'failing', host: hostName, reads: health.readable, writes: health.writable, databases: health.sources };
+    return c.json(body, health.readable ? 200 : 503);
   });
 
   app.get('/', async (c) => {
@@ -69,6 +69,7 @@ export function createApp(options: AppOptions): Hono {
       return page(c, { status: 400, errors: checked.errors, draft });
     }
     await store.create(checked.post);
+    rememberWrite(c);
     // Post/Redirect/Get, so that reloading the page does not post twice.
     return c.redirect('/?posted=1', 303);
   });
@@ -79,7 +80,7 @@ export function createApp(options: AppOptions): Hono {
     if (before === null || !Number.isInteger(limit) || limit < 1 || limit > 100) {
       return c.json({ error: '"before" must be a positive whole number and "limit" a whole number from 1 to 100' }, 400);
     }
-    const { posts, readFrom } = await store.list({ limit: limit + 1, beforeId: before });
+    const { posts, readFrom } = await store.list({ limit: limit + 1, beforeId: before, preferPrimary: justWrote(c) });
     c.header('X-Read-From', readFrom);
     const shown = posts.slice(0, limit);
     const next = posts.length > limit ? `/api/posts?before=${shown.at(-1)!.id}&limit=${limit}` : null;
@@ -100,6 +101,7 @@ export function createApp(options: AppOptions): Hono {
     const checked = validateNewPost(input);
     if (!checked.ok) return c.json({ error: 'invalid post', fields: checked.errors }, 400);
     const post = await store.create(checked.post);
+    rememberWrite(c);
     c.header('Location', `/api/posts/${post.id}`);
     return c.json(post, 201);
   });
@@ -107,18 +109,24 @@ export function createApp(options: AppOptions): Hono {
   app.notFound((c) => (wantsJson(c) ? c.json({ error: `no such page: ${c.req.path}` }, 404) : c.text('Not found', 404)));
 
   app.onError((error, c) => {
-    const unavailable = error instanceof DatabaseUnavailable;
+    const unavailable = error instanceof DatabaseUnavailable || error instanceof PrimaryUnavailable;
     logger?.error({ err: error, path: c.req.path }, unavailable ? 'database unavailable' : 'request failed');
     const status = unavailable ? 503 : 500;
-    const message = unavailable ? 'the database is unavailable; try again shortly' : 'internal error';
-    return wantsJson(c) ? c.json({ error: message }, status) : c.text(message, status);
+    const message =
+      error instanceof PrimaryUnavailable
+        ? `the primary database (${error.host}) is unavailable, so writes are refused until it is back; reading still works`
+        : unavailable
+          ? 'no database is available; try again shortly'
+          : 'internal error';
+    if (error instanceof PrimaryUnavailable) c.header('Retry-After', '5');
+    return wantsJson(c) ? c.json({ error: message, ...(error instanceof PrimaryUnavailable ? { primary: error.host } : {}) }, status) : c.text(message, status);
   });
 
   async function page(
     c: Context,
     view: { before?: number; status: 200 | 400; errors?: Record<string, string>; draft?: { author: string; body: string }; notice?: string | undefined },
   ) {
-    const { posts, readFrom } = await store.list({ limit: LIMITS.pageSize + 1, beforeId: view.before });
+    const { posts, readFrom } = await store.list({ limit: LIMITS.pageSize + 1, beforeId: view.before, preferPrimary: justWrote(c) });
     const shown = posts.slice(0, LIMITS.pageSize);
     const token = issueToken(secret);
     setCookie(c, CSRF_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/' });
@@ -148,9 +156,4 @@ function pageCursor(raw: string | undefined): number | undefined | null {
 
 function wantsJson(c: Context): boolean {
   return c.req.path.startsWith('/api/') || (c.req.header('accept') ?? '').includes('application/json');
-}
-
-function describe(error: unknown): string {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  return cause instanceof Error ? cause.message : String(cause);
 }

@@ -1,9 +1,13 @@
-import { createPool, type Pool, type PoolOptions, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
-import type { NewPost, Post, PostStore } from './posts.ts';
-import { DatabaseUnavailable } from './server.ts';
+import { createPool, type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import { DatabaseUnavailable, PrimaryUnavailable, type NewPost, type Post, type PostStore, type StoreHealth } from './posts.ts';
+import { readOrder, type SourceHealth } from './routing.ts';
 
-// Posts in MariaDB. The app owns its schema: migrations run at start, under a lock, so several
-// app servers starting at once migrate exactly once.
+// Posts in MariaDB, split between a primary (every write) and its replicas (reads, see
+// routing.ts). A monitor checks every database twice a second: whether it answers, and how far
+// each replica lags, so that requests go where an answer is likely rather than discover it.
+// Every call has a deadline and a connection that misses it is destroyed, so a frozen database
+// costs a fallback, not a hung request. The app owns its schema: migrations run on the primary at
+// start, under a lock, so several app servers starting at once migrate exactly once.
 
 export interface DatabaseEndpoint {
   /** The database host's name, reported as X-Read-From. */
@@ -14,11 +18,14 @@ export interface DatabaseEndpoint {
 
 export interface DatabaseSettings {
   readonly primary: DatabaseEndpoint;
+  readonly replicas: readonly DatabaseEndpoint[];
   readonly user: string;
   readonly password: string;
   readonly database: string;
-  /** A frozen database must cost an error, not a hung request. */
+  /** Each database call's deadline. */
   readonly timeoutMs: number;
+  /** A replica further behind than this serves no reads while the primary answers. */
+  readonly maxLagSeconds: number;
 }
 
 export const MIGRATIONS: readonly string[] = [
@@ -30,6 +37,8 @@ export const MIGRATIONS: readonly string[] = [
    ) DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci`,
 ];
 
+const MONITOR_EVERY_MS = 500;
+
 interface PostRow extends RowDataPacket {
   id: number;
   author: string;
@@ -37,20 +46,45 @@ interface PostRow extends RowDataPacket {
   created_at: Date;
 }
 
+interface Source {
+  readonly endpoint: DatabaseEndpoint;
+  readonly role: 'primary' | 'replica';
+  readonly pool: Pool;
+  answering: boolean;
+  lagSeconds: number | null;
+}
+
 export class MariaDbStore implements PostStore {
-  private readonly pool: Pool;
+  private readonly sources: Source[];
+  private monitoring = false;
+  private monitorTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly settings: DatabaseSettings) {
-    this.pool = createPool(poolOptions(settings, settings.primary));
+    const source = (endpoint: DatabaseEndpoint, role: Source['role']): Source => ({ endpoint, role, pool: createPool(poolOptions(settings, endpoint)), answering: true, lagSeconds: null });
+    this.sources = [source(settings.primary, 'primary'), ...settings.replicas.map((r) => source(r, 'replica'))];
   }
 
+  private get primary(): Source {
+    return this.sources[0]!;
+  }
+
+  /** Checks every database now and then every MONITOR_EVERY_MS, until close(). */
+  startMonitoring(): void {
+    this.monitoring = true;
+    const loop = async () => {
+      await Promise.all(this.sources.map((s) => this.check(s)));
+      if (this.monitoring) this.monitorTimer = setTimeout(() => void loop(), MONITOR_EVERY_MS);
+    };
+    void loop();
+  }
+
+  /** Brings the primary's schema up to date; returns how many migrations ran. */
   async migrate(): Promise<number> {
-    const connection = await this.pool.getConnection();
+    const connection = await this.primary.pool.getConnection();
     try {
       await connection.query('SELECT GET_LOCK(?, 30)', ['foobar_migrate']);
       await connection.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)');
-      const [rows] = await connection.query<RowDataPacket[]>('SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations');
-      const current = Number(rows[0]!.version);
+      const current = await schemaVersion(connection);
       for (let version = current + 1; version <= MIGRATIONS.length; version++) {
         await connection.query(MIGRATIONS[version - 1]!);
         await connection.query('INSERT INTO schema_migrations (version) VALUES (?)', [version]);
@@ -62,36 +96,138 @@ export class MariaDbStore implements PostStore {
     }
   }
 
-  async list(options: { limit: number; beforeId?: number }): Promise<{ posts: Post[]; readFrom: string }> {
+  /** With the primary away, a replica that already has the current schema lets reads start anyway. */
+  async replicaHasSchema(): Promise<boolean> {
+    for (const replica of this.sources.filter((s) => s.role === 'replica')) {
+      try {
+        const rows = await this.run<RowDataPacket[]>(replica, 'SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations', []);
+        if (Number(rows[0]!.version) >= MIGRATIONS.length) return true;
+      } catch {
+        // Not this one.
+      }
+    }
+    return false;
+  }
+
+  async list(options: { limit: number; beforeId?: number; preferPrimary?: boolean }): Promise<{ posts: Post[]; readFrom: string }> {
     const where = options.beforeId === undefined ? '' : 'WHERE id < ?';
     const params = options.beforeId === undefined ? [options.limit] : [options.beforeId, options.limit];
-    const rows = await this.run<PostRow[]>(`SELECT id, author, body, created_at FROM posts ${where} ORDER BY id DESC LIMIT ?`, params);
-    return { posts: rows.map(toPost), readFrom: this.settings.primary.host };
+    const sql = `SELECT id, author, body, created_at FROM posts ${where} ORDER BY id DESC LIMIT ?`;
+    const order = readOrder(this.health().sources, { preferPrimary: options.preferPrimary ?? false, maxLagSeconds: this.settings.maxLagSeconds });
+    let lastError: unknown = null;
+    for (const host of order) {
+      const source = this.sources.find((s) => s.endpoint.host === host)!;
+      try {
+        const rows = await this.run<PostRow[]>(source, sql, params);
+        return { posts: rows.map(toPost), readFrom: host };
+      } catch (error) {
+        if (!(error instanceof DatabaseUnavailable)) throw error;
+        source.answering = false;
+        lastError = error;
+      }
+    }
+    throw new DatabaseUnavailable(lastError);
   }
 
   async create(post: NewPost): Promise<Post> {
-    const result = await this.run<ResultSetHeader>('INSERT INTO posts (author, body) VALUES (?, ?)', [post.author, post.body]);
-    const [row] = await this.run<PostRow[]>('SELECT id, author, body, created_at FROM posts WHERE id = ?', [result.insertId]);
-    return toPost(row!);
+    try {
+      const result = await this.run<ResultSetHeader>(this.primary, 'INSERT INTO posts (author, body) VALUES (?, ?)', [post.author, post.body]);
+      const [row] = await this.run<PostRow[]>(this.primary, 'SELECT id, author, body, created_at FROM posts WHERE id = ?', [result.insertId]);
+      return toPost(row!);
+    } catch (error) {
+      if (!(error instanceof DatabaseUnavailable)) throw error;
+      this.primary.answering = false;
+      throw new PrimaryUnavailable(this.primary.endpoint.host, error);
+    }
   }
 
-  async ping(): Promise<string> {
-    await this.run('SELECT 1', []);
-    return this.settings.primary.host;
+  health(): StoreHealth {
+    const sources: SourceHealth[] = this.sources.map((s) => ({ host: s.endpoint.host, role: s.role, answering: s.answering, lagSeconds: s.lagSeconds }));
+    return { readable: sources.some((s) => s.answering), writable: this.primary.answering, sources };
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    this.monitoring = false;
+    if (this.monitorTimer) clearTimeout(this.monitorTimer);
+    await Promise.all(this.sources.map((s) => s.pool.end().catch(() => undefined)));
   }
 
-  private async run<T extends RowDataPacket[] | ResultSetHeader>(sql: string, params: unknown[]): Promise<T> {
+  private async check(source: Source): Promise<void> {
     try {
-      const [result] = await this.pool.query<T>({ sql, timeout: this.settings.timeoutMs }, params);
-      return result;
-    } catch (error) {
-      throw isUnavailable(error) ? new DatabaseUnavailable(error) : error;
+      if (source.role === 'primary') {
+        await this.run(source, 'SELECT 1', []);
+      } else {
+        const rows = await this.run<RowDataPacket[]>(source, 'SHOW SLAVE STATUS', []);
+        const lag = rows[0]?.Seconds_Behind_Master;
+        source.lagSeconds = lag === null || lag === undefined ? null : Number(lag);
+      }
+      source.answering = true;
+    } catch {
+      source.answering = false;
+      source.lagSeconds = null;
     }
   }
+
+  /** One call on one database, within the deadline; a connection that misses it or breaks is destroyed. */
+  private async run<T extends RowDataPacket[] | ResultSetHeader>(source: Source, sql: string, params: unknown[]): Promise<T> {
+    const deadline = Date.now() + this.settings.timeoutMs;
+    let connection: PoolConnection;
+    try {
+      const pending = source.pool.getConnection();
+      // If the deadline wins, the connection may still come later: hand it back then.
+      connection = await withDeadline(pending, this.settings.timeoutMs, (late) => late.release());
+    } catch (error) {
+      throw new DatabaseUnavailable(error);
+    }
+    try {
+      const [result] = await withDeadline(connection.query<T>({ sql, timeout: this.settings.timeoutMs }, params), Math.max(1, deadline - Date.now()));
+      connection.release();
+      return result;
+    } catch (error) {
+      if (error instanceof DeadlineMissed || isUnavailable(error)) {
+        connection.destroy();
+        throw new DatabaseUnavailable(error);
+      }
+      connection.release();
+      throw error;
+    }
+  }
+}
+
+async function schemaVersion(connection: PoolConnection): Promise<number> {
+  const [rows] = await connection.query<RowDataPacket[]>('SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations');
+  return Number(rows[0]!.version);
+}
+
+class DeadlineMissed extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = 'DeadlineMissed';
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, onLate?: (value: T) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      reject(new DeadlineMissed(ms));
+    }, ms);
+    promise.then(
+      (value) => {
+        if (settled) return onLate?.(value);
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 function poolOptions(settings: DatabaseSettings, endpoint: DatabaseEndpoint): PoolOptions {
@@ -113,7 +249,7 @@ function toPost(row: PostRow): Post {
   return { id: Number(row.id), author: row.author, body: row.body, createdAt: new Date(row.created_at).toISOString() };
 }
 
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN']);
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN']);
 
 function isUnavailable(error: unknown): boolean {
   const e = error as { code?: string; fatal?: boolean };

@@ -5,16 +5,20 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadDesign } from '../design/load.ts';
 import { down } from '../lab/down.ts';
+import { fail, FAULT_KINDS, heal, type FaultKind } from '../lab/faults.ts';
 import { systemExecutor } from '../lab/executor.ts';
 import { daemonPaths, stackPaths, webstackHome } from '../lab/paths.ts';
 import { checkMachine, LabError } from '../lab/preflight.ts';
 import { listStacks, readState, readStatus, supervisorAlive } from '../lab/state.ts';
-import { formatStatus, namespaceOfHost, pickStack, stackStatus } from '../lab/status.ts';
+import { formatStatus, namespaceOfHost, pickStack, stackStatus, withReplication } from '../lab/status.ts';
+import { loadFrom, LOAD_DEFAULTS } from '../lab/load.ts';
+import { formatLoad } from '../load/format.ts';
 import { up } from '../lab/up.ts';
-import { UsageError } from './errors.ts';
+import { EXIT, UsageError } from './errors.ts';
 import type { Io } from './main.ts';
 
-// The lab's verbs, named as docker compose users expect: up, down, status, exec, logs, ls.
+// The lab's verbs, named as docker compose users expect: up, down, status, exec, logs, ls; and
+// the ones to break it: fail, heal.
 
 const STACK_NAME = /^[a-z][a-z0-9-]{0,11}$/;
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -67,9 +71,50 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .description("a stack's hosts, addresses, roles, daemons and their health")
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .option('--json', 'print one JSON object')
-    .action((opts: { stack?: string; json?: boolean }) => {
-      const status = stackStatus(home(), pickStack(home(), opts.stack));
+    .action(async (opts: { stack?: string; json?: boolean }) => {
+      const status = await withReplication(stackStatus(home(), pickStack(home(), opts.stack)), home(), systemExecutor);
       io.stdout(opts.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
+    });
+
+  cli
+    .command('fail')
+    .description('break a host of a running stack: kill its processes, freeze them, or cut its links')
+    .argument('<host>', 'a host of the stack')
+    .option('--how <how>', `kill (SIGKILL), freeze (SIGSTOP) or cut (links down)`, 'kill')
+    .option('--stack <name>', 'which stack (may be left out while one stack is up)')
+    .action(async (host: string, opts: { how: string; stack?: string }) => {
+      if (!(FAULT_KINDS as readonly string[]).includes(opts.how)) throw new UsageError(`--how '${opts.how}' is not a way to fail; use one of: ${FAULT_KINDS.join(', ')}.`);
+      checkMachine();
+      await fail(pickStack(home(), opts.stack), host, opts.how as FaultKind, { home: home(), executor: systemExecutor, say });
+    });
+
+  cli
+    .command('heal')
+    .description('undo `fail`: restart what was killed, resume what was frozen, reconnect what was cut')
+    .argument('<host>', 'a failed host of the stack')
+    .option('--stack <name>', 'which stack (may be left out while one stack is up)')
+    .action(async (host: string, opts: { stack?: string }) => {
+      checkMachine();
+      await heal(pickStack(home(), opts.stack), host, { home: home(), executor: systemExecutor, say });
+    });
+
+  cli
+    .command('load')
+    .description('send N requests at R per second from a host of the stack (the client by default); prints status counts and latency percentiles')
+    .argument('<url...>', 'one URL, or several on the same origin requested in turn (http://www.foobar.com/api/posts)')
+    .option('-n, --requests <n>', 'how many requests', toInt, LOAD_DEFAULTS.requests)
+    .option('-r, --rate <n>', 'requests per second, over all connections', toInt, LOAD_DEFAULTS.rate)
+    .option('-c, --connections <n>', 'concurrent connections', toInt, LOAD_DEFAULTS.connections)
+    .option('--timeout <seconds>', 'a request unanswered after this long has failed', toInt, LOAD_DEFAULTS.timeoutS)
+    .option('--from <host>', 'the host the load comes from', 'client')
+    .option('--stack <name>', 'which stack (may be left out while one stack is up)')
+    .option('--json', 'print one JSON object')
+    .action(async (urls: string[], opts: { requests: number; rate: number; connections: number; timeout: number; from: string; stack?: string; json?: boolean }) => {
+      checkMachine();
+      const stack = pickStack(home(), opts.stack);
+      const result = await loadFrom(home(), stack, { urls, requests: opts.requests, rate: opts.rate, connections: opts.connections, timeoutS: opts.timeout, from: opts.from });
+      io.stdout(opts.json ? JSON.stringify(result, null, 2) + '\n' : formatLoad(result));
+      if (result.failed > 0) setExit(EXIT.failed);
     });
 
   cli
@@ -122,6 +167,11 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
       const args = [...(opts.follow ? ['-F'] : []), '-n', opts.tail !== undefined && Number.isInteger(opts.tail) ? String(opts.tail) : '+1', ...(files.length === 1 ? ['-q'] : ['-v']), ...files];
       setExit(await passThrough(['tail', ...args]));
     });
+}
+
+function toInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`'${value}' is not a whole number.`);
+  return Number(value);
 }
 
 /** Runs a command with this terminal's stdio and returns its exit status (128+n for a signal). */

@@ -11,7 +11,14 @@ import { type Daemon } from './types.ts';
 
 /** nginx closes idle upstream connections after 60 s; the app must wait longer, or nginx may reuse a closing one. */
 export const APP_KEEPALIVE_MS = 75_000;
-const DB_TIMEOUT_MS = 2_000;
+/**
+ * Each database call's deadline: short, so that a frozen database costs a fallback. A read may
+ * try two databases, so twice this stays well inside the load balancer's server timeout.
+ */
+export const DB_TIMEOUT_MS = 500;
+/** The seeds' replica lag budget: a replica further behind serves no reads. */
+const MAX_LAG_S = 1;
+const READ_YOUR_WRITES_S = 5;
 
 export const app: Daemon = {
   name: 'app',
@@ -22,6 +29,7 @@ export const app: Daemon = {
     const listen = binds.length === 1 ? binds[0]! : '0.0.0.0';
     const primary = targetsOf(design, host.name, 'sql-write')[0];
     if (!primary) throw new Error(`app host ${host.name} has no database to write to`);
+    const replicas = targetsOf(design, host.name, 'sql-read');
     const port = design.app.port;
     const probeAddress = listen === '0.0.0.0' ? LOOPBACK : listen;
     const common = {
@@ -51,6 +59,8 @@ export const app: Daemon = {
           WEBSTACK_DB_USER: APP_USER,
           WEBSTACK_DB_PASSWORD: db,
           WEBSTACK_DB_NAME: APP_DATABASE,
+          // Where reads may go (the app's own read/write split): address:port, comma-separated.
+          WEBSTACK_DB_REPLICAS: replicas.map((r) => `${r.address}:${PORTS.mysql}`).join(','),
         },
         files: [],
         readiness: { kind: 'http', url: `http://${probeAddress}:${port}${design.policies.healthChecks.path}` },
@@ -64,11 +74,14 @@ export const app: Daemon = {
       secret: context.secrets.appSecret,
       database: {
         primary: { host: primary.host, address: primary.address, port: PORTS.mysql },
+        replicas: replicas.map((r) => ({ host: r.host, address: r.address, port: PORTS.mysql })),
         user: APP_USER,
         password: context.secrets.dbPassword,
         database: APP_DATABASE,
         timeoutMs: DB_TIMEOUT_MS,
+        maxLagSeconds: MAX_LAG_S,
       },
+      readYourWritesSeconds: READ_YOUR_WRITES_S,
       keepAliveTimeoutMs: APP_KEEPALIVE_MS,
     };
     const configFile = join(paths.config, 'app.json');

@@ -1,15 +1,22 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
-import { bindAddresses } from './listeners.ts';
+import { bindAddresses, targetsOf } from './listeners.ts';
 import { header, type Daemon } from './types.ts';
 
 // MariaDB, Debian's MySQL: its own data directory per host (a volume, kept by `down`), created by
 // mariadb-install-db on first start. The app's database and user are (re)asserted at every start
-// through init-file, so a changed password in the stack's secrets takes effect.
+// through init-file, so a changed password in the stack's secrets takes effect. A replica follows
+// its primary by GTID: webstack points it at the primary each time it is ready (setup) and waits
+// until both replication threads run.
 
 export const APP_DATABASE = 'foobar';
 export const APP_USER = 'foobar';
+export const REPLICATION_USER = 'replication';
 const SYSTEM_USER = 'mysql';
+/** A replica notices a silent primary after this many seconds (heartbeats come at half of it). */
+const REPLICA_NET_TIMEOUT_S = 10;
+/** How long a replica has to connect to its primary and run both threads before `up` fails. */
+const REPLICATION_START_MS = 60_000;
 
 export const mariadb: Daemon = {
   name: 'mariadb',
@@ -17,11 +24,14 @@ export const mariadb: Daemon = {
   render(context) {
     const { paths, host, design } = context;
     const role = host.roles.includes('db-primary') ? 'db-primary' : 'db-replica';
+    const primary = role === 'db-replica' ? targetsOf(design, host.name, 'replication')[0] : undefined;
+    if (role === 'db-replica' && !primary) throw new Error(`replica ${host.name} has no primary to follow`);
     const binds = bindAddresses(design, host, role);
     const addresses = binds.length > 0 ? binds : ['127.0.0.1'];
     const dataDir = join(paths.data, 'data');
     const serverId = design.hosts.findIndex((h) => h.name === host.name) + 1;
     const initFile = join(paths.config, 'init.sql');
+    const myCnf = join(paths.config, 'my.cnf');
     const config = `${header('#', context, 'mariadb')}
 [mariadbd]
 user = ${SYSTEM_USER}
@@ -39,26 +49,47 @@ collation-server = utf8mb4_unicode_ci
 innodb_buffer_pool_size = 64M
 performance_schema = OFF
 
+# Replication by GTID. Every server keeps a binary log (a replica too, so it can be promoted).
+log_bin = binlog
+relay_log = relay-bin
+binlog_format = ROW
+log_slave_updates = ON
+gtid_strict_mode = ON
+slave_net_timeout = ${REPLICA_NET_TIMEOUT_S}
+${role === 'db-replica' ? '# A replica takes writes from replication only.\nread_only = ON\n' : ''}
 [client]
 socket = ${join(paths.run, 'mysqld.sock')}
 `;
     const password = sqlString(context.secrets.dbPassword);
     // init-file takes one statement per line.
     const init = [
+      // Each server asserts its own users: these statements are not replicated.
+      'SET sql_log_bin = 0;',
       `CREATE DATABASE IF NOT EXISTS ${APP_DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`,
       `CREATE USER IF NOT EXISTS '${APP_USER}'@'%' IDENTIFIED BY ${password};`,
       `ALTER USER '${APP_USER}'@'%' IDENTIFIED BY ${password};`,
       `GRANT ALL PRIVILEGES ON ${APP_DATABASE}.* TO '${APP_USER}'@'%';`,
+      // The app reads a replica's lag (SHOW SLAVE STATUS) to decide where reads go.
+      `GRANT SLAVE MONITOR ON *.* TO '${APP_USER}'@'%';`,
+      ...(role === 'db-primary'
+        ? [
+            `CREATE USER IF NOT EXISTS '${REPLICATION_USER}'@'%' IDENTIFIED BY ${sqlString(context.secrets.replicationPassword)};`,
+            `ALTER USER '${REPLICATION_USER}'@'%' IDENTIFIED BY ${sqlString(context.secrets.replicationPassword)};`,
+            `GRANT REPLICATION SLAVE ON *.* TO '${REPLICATION_USER}'@'%';`,
+          ]
+        : []),
     ].join('\n');
+    const replication = primary ? replicationFiles(context.paths.config, myCnf, primary.address, context.secrets.replicationPassword) : null;
     return {
       daemon: 'mariadb',
       host: host.name,
       namespace: host.namespace,
       tier: 1,
-      command: ['mariadbd', `--defaults-file=${join(paths.config, 'my.cnf')}`],
+      command: ['mariadbd', `--defaults-file=${myCnf}`],
       files: [
-        { path: join(paths.config, 'my.cnf'), content: config, mode: 0o644 },
+        { path: myCnf, content: config, mode: 0o644 },
         { path: initFile, content: `${init}\n`, mode: 0o600, owner: SYSTEM_USER },
+        ...(replication?.files ?? []),
       ],
       dirs: [
         { path: paths.data, owner: SYSTEM_USER },
@@ -71,10 +102,50 @@ socket = ${join(paths.run, 'mysqld.sock')}
       },
       readiness: { kind: 'tcp', address: addresses[0]!, port: PORTS.mysql },
       readinessTimeoutMs: 60_000,
+      ...(replication ? { setup: { command: replication.command, timeoutMs: REPLICATION_START_MS } } : {}),
       log: paths.log,
     };
   },
 };
+
+/**
+ * A replica's setup: point it at its primary (from its current GTID position, so a restart resumes
+ * where it stopped) and wait until the I/O and SQL threads both run. Run as root over the socket.
+ */
+function replicationFiles(configDir: string, myCnf: string, primaryAddress: string, password: string) {
+  const sqlFile = join(configDir, 'replication.sql');
+  const script = join(configDir, 'replication.sh');
+  const sql = [
+    'STOP SLAVE;',
+    `CHANGE MASTER TO MASTER_HOST = '${primaryAddress}', MASTER_PORT = ${PORTS.mysql}, MASTER_USER = '${REPLICATION_USER}', MASTER_PASSWORD = ${sqlString(password)}, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;`,
+    'START SLAVE;',
+  ].join('\n');
+  const shell = `#!/bin/bash
+# Rendered by webstack: points this replica at its primary ${primaryAddress} and waits until replication runs.
+set -eu
+client=(mariadb --defaults-file=${myCnf})
+"\${client[@]}" < ${sqlFile}
+deadline=$((SECONDS + ${REPLICATION_START_MS / 1000}))
+while (( SECONDS < deadline )); do
+  status=$("\${client[@]}" -e 'SHOW SLAVE STATUS\\G')
+  if grep -q 'Slave_IO_Running: Yes' <<<"$status" && grep -q 'Slave_SQL_Running: Yes' <<<"$status"; then
+    echo "replicating from ${primaryAddress}"
+    exit 0
+  fi
+  sleep 0.5
+done
+echo "replication from ${primaryAddress} did not start:" >&2
+grep -E 'Slave_(IO|SQL)_Running|Last_(IO|SQL)_Error' <<<"$status" >&2 || true
+exit 1
+`;
+  return {
+    files: [
+      { path: sqlFile, content: `${sql}\n`, mode: 0o600 },
+      { path: script, content: shell, mode: 0o700 },
+    ],
+    command: ['bash', script],
+  };
+}
 
 /** A SQL string literal; the secrets are base64url, but quote properly anyway. */
 function sqlString(text: string): string {

@@ -36,7 +36,7 @@ events {
 http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
-    log_format webstack '$remote_addr "$request" $status $body_bytes_sent ${'${request_time}'}s upstream=$upstream_addr ${'${upstream_response_time}'}s';
+    log_format webstack '$remote_addr "$request" $status $body_bytes_sent ${'${request_time}'}s upstream=$upstream_addr ${'${upstream_response_time}'}s forwarded-for="$http_x_forwarded_for"';
     access_log /dev/stdout webstack;
     server_tokens off;
     sendfile on;

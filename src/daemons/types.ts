@@ -6,7 +6,7 @@ import type { LabHost, Topology } from '../lab/topology.ts';
 // whether the daemon runs there and render what it needs (files, command, readiness probe).
 // Rendering is pure: no I/O, so every config is tested against golden files.
 
-export type DaemonName = 'dns' | 'mariadb' | 'app' | 'nginx';
+export type DaemonName = 'dns' | 'mariadb' | 'app' | 'nginx' | 'haproxy';
 
 /** How the supervisor knows a daemon is ready to serve, run from inside the host's namespace. */
 export type Probe =
@@ -41,6 +41,11 @@ export interface DaemonSpec {
   readonly init?: { readonly command: readonly string[]; readonly creates: string };
   readonly readiness: Probe;
   readonly readinessTimeoutMs: number;
+  /**
+   * Run inside the namespace each time the daemon has become ready, and must exit 0 within
+   * `timeoutMs` (a replica is pointed at its primary here, and replication verified). Idempotent.
+   */
+  readonly setup?: { readonly command: readonly string[]; readonly timeoutMs: number };
   readonly log: string;
 }
 
@@ -55,6 +60,8 @@ export interface Secrets {
   readonly dbPassword: string;
   /** Signs the app's CSRF tokens; shared by every app server of the stack. */
   readonly appSecret: string;
+  /** The replicas' MariaDB password on their primary. */
+  readonly replicationPassword: string;
 }
 
 export interface DaemonContext {

@@ -74,6 +74,8 @@ async function killNamespaceProcesses(ns: string, executor: Executor): Promise<v
     for (const pid of pids) {
       try {
         process.kill(pid, signal);
+        // A frozen process (`fail --how freeze`) acts on SIGTERM only once it runs again.
+        if (signal === 'SIGTERM') process.kill(pid, 'SIGCONT');
       } catch {
         // gone
       }
@@ -83,7 +85,7 @@ async function killNamespaceProcesses(ns: string, executor: Executor): Promise<v
   }
 }
 
-async function namespacePids(ns: string, executor: Executor): Promise<number[]> {
+export async function namespacePids(ns: string, executor: Executor): Promise<number[]> {
   const { stdout } = await executor.run(['ip', 'netns', 'pids', ns], { allowFailure: true });
   return stdout.split(/\s+/).filter(Boolean).map(Number);
 }

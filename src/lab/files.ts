@@ -7,10 +7,15 @@ import { writeJsonAtomic } from './state.ts';
 // Putting a plan's files on disk: rendered configs, directories owned by the users daemons drop
 // to, copied static files, and the stack's secrets (kept with the data, so they outlive `down`).
 
+/** The stack's secrets, created on first use; a secret added by a newer webstack is added to an older file. */
 export function readOrCreateSecrets(file: string): Secrets {
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
-  const secrets: Secrets = { dbPassword: randomBytes(18).toString('base64url'), appSecret: randomBytes(32).toString('base64url') };
-  writeJsonAtomic(file, secrets, 0o600);
+  const existing = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<Secrets>) : {};
+  const secrets: Secrets = {
+    dbPassword: existing.dbPassword ?? randomBytes(18).toString('base64url'),
+    appSecret: existing.appSecret ?? randomBytes(32).toString('base64url'),
+    replicationPassword: existing.replicationPassword ?? randomBytes(18).toString('base64url'),
+  };
+  if (Object.keys(existing).length !== Object.keys(secrets).length) writeJsonAtomic(file, secrets, 0o600);
   return secrets;
 }
 

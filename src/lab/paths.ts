@@ -16,6 +16,8 @@ export interface StackPaths {
   readonly state: string;
   /** The supervisor's view of every daemon, rewritten on each change. */
   readonly daemons: string;
+  /** The hosts `fail` has broken, with how, until `heal`. */
+  readonly faults: string;
   readonly supervisorLog: string;
   readonly config: string;
   readonly run: string;
@@ -31,6 +33,7 @@ export function stackPaths(home: string, stack: string): StackPaths {
     root,
     state: join(root, 'state.json'),
     daemons: join(root, 'run', 'daemons.json'),
+    faults: join(root, 'run', 'faults.json'),
     supervisorLog: join(root, 'logs', 'supervisor.log'),
     config: join(root, 'config'),
     run: join(root, 'run'),

@@ -24,6 +24,8 @@ export const REQUIRED_PROGRAMS: Readonly<Record<string, string>> = {
   nginx: 'nginx-light',
   mariadbd: 'mariadb-server',
   'mariadb-install-db': 'mariadb-server',
+  mariadb: 'mariadb-client',
+  haproxy: 'haproxy',
 };
 
 export const INSTALL_HINT = 'run `bash scripts/install.sh` as root, which installs them';

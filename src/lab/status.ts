@@ -1,9 +1,22 @@
+import { join } from 'node:path';
+import type { Executor } from './executor.ts';
+import { readFaults, type Fault } from './faults.ts';
 import { listStacks, readState, readStatus, supervisorAlive } from './state.ts';
-import { stackPaths } from './paths.ts';
+import { daemonPaths, stackPaths } from './paths.ts';
 import { LabError } from './preflight.ts';
 
-// Status is data: computed from the stack's record and the supervisor's status file, then printed
-// as text or JSON. Nothing here touches namespaces.
+// Status is data: computed from the stack's record, the supervisor's status file and the faults
+// file, then printed as text or JSON. Only the replicas' lag needs a look inside a namespace.
+
+export interface ReplicationStatus {
+  /** The address it replicates from. */
+  readonly primary: string | null;
+  readonly io: string;
+  readonly sql: string;
+  /** Seconds_Behind_Master: null while it is not replicating. */
+  readonly lagSeconds: number | null;
+  readonly error: string | null;
+}
 
 export interface StackStatus {
   readonly stack: string;
@@ -14,6 +27,10 @@ export interface StackStatus {
     readonly roles: readonly string[];
     readonly addresses: Readonly<Record<string, string>>;
     readonly daemons: readonly { readonly name: string; readonly state: string; readonly pid: number | null; readonly restarts: number }[];
+    /** Set while `fail` has it broken. */
+    readonly fault: Fault | null;
+    /** For a replica: how its replication is doing (filled in by withReplication). */
+    replication?: ReplicationStatus | null;
   }[];
 }
 
@@ -22,6 +39,7 @@ export function stackStatus(home: string, stack: string): StackStatus {
   if (!state) throw new LabError(`there is no stack named '${stack}'.`);
   const alive = supervisorAlive(state);
   const status = alive ? readStatus(stackPaths(home, stack).daemons) : null;
+  const faults = alive ? readFaults(stackPaths(home, stack).faults) : {};
   return {
     stack,
     design: state.design,
@@ -34,7 +52,47 @@ export function stackStatus(home: string, stack: string): StackStatus {
         const d = status?.daemons.find((x) => x.host === h.name && x.daemon === name);
         return { name, state: d?.state ?? 'stopped', pid: d?.pid ?? null, restarts: d?.restarts ?? 0 };
       }),
+      fault: faults[h.name] ?? null,
     })),
+  };
+}
+
+/** Adds each running replica's replication state, asked of MariaDB over its socket. */
+export async function withReplication(status: StackStatus, home: string, executor: Executor): Promise<StackStatus> {
+  const state = readState(home, status.stack)!;
+  for (const host of status.hosts) {
+    const mariadb = host.daemons.find((d) => d.name === 'mariadb');
+    if (!host.roles.includes('db-replica') || !mariadb) continue;
+    if (mariadb.state !== 'ready' && mariadb.state !== 'unhealthy') {
+      host.replication = null;
+      continue;
+    }
+    const namespace = state.hosts.find((h) => h.name === host.name)!.namespace;
+    const myCnf = join(daemonPaths(stackPaths(home, status.stack), host.name, 'mariadb').config, 'my.cnf');
+    const result = await executor.run(['timeout', '3', 'ip', 'netns', 'exec', namespace, 'mariadb', `--defaults-file=${myCnf}`, '-e', 'SHOW SLAVE STATUS\\G'], { allowFailure: true });
+    host.replication = parseSlaveStatus(result.stdout);
+  }
+  return status;
+}
+
+/** The fields of `SHOW SLAVE STATUS\G` that say whether a replica keeps up. */
+export function parseSlaveStatus(text: string): ReplicationStatus | null {
+  const fields = new Map(
+    text
+      .split('\n')
+      .map((line) => /^\s*(\w+): ?(.*)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1]!, m[2]!.trim()]),
+  );
+  if (!fields.has('Slave_IO_Running')) return null;
+  const lag = fields.get('Seconds_Behind_Master');
+  const error = [fields.get('Last_IO_Error'), fields.get('Last_SQL_Error')].filter(Boolean).join('; ');
+  return {
+    primary: fields.get('Master_Host') || null,
+    io: fields.get('Slave_IO_Running')!,
+    sql: fields.get('Slave_SQL_Running') ?? 'No',
+    lagSeconds: lag === undefined || lag === 'NULL' || lag === '' ? null : Number(lag),
+    error: error || null,
   };
 }
 
@@ -43,12 +101,22 @@ export function formatStatus(s: StackStatus): string {
     h.name,
     Object.entries(h.addresses).map(([n, a]) => `${a} (${n})`).join(', '),
     h.roles.join(', ') || '-',
-    h.daemons.map((d) => `${d.name}: ${d.state}${d.restarts ? ` (${d.restarts} restarts)` : ''}`).join(', ') || '-',
+    (h.fault ? `FAILED (${h.fault.how}, since ${h.fault.since}); ` : '') + (h.daemons.map((d) => `${d.name}: ${d.state}${d.restarts ? ` (${d.restarts} restarts)` : ''}`).join(', ') || '-'),
   ]);
   const header = ['HOST', 'ADDRESSES', 'ROLES', 'DAEMONS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  return `${s.stack} (${s.design}): ${s.phase}\n${[header, ...rows].map(line).join('\n')}\n`;
+  const replication = s.hosts
+    .filter((h) => h.replication !== undefined)
+    .map((h) => `  ${h.name}: ${describeReplication(h.replication!)}`);
+  return `${s.stack} (${s.design}): ${s.phase}\n${[header, ...rows].map(line).join('\n')}\n${replication.length ? `replication:\n${replication.join('\n')}\n` : ''}`;
+}
+
+function describeReplication(r: ReplicationStatus | null): string {
+  if (!r) return 'not known (its database is not running)';
+  const running = r.io === 'Yes' && r.sql === 'Yes';
+  const state = running ? 'running' : `I/O thread ${r.io}, SQL thread ${r.sql}`;
+  return `from ${r.primary ?? '?'}, ${state}, ${r.lagSeconds === null ? 'lag unknown' : `${r.lagSeconds} s behind`}${r.error ? ` (${r.error})` : ''}`;
 }
 
 /** `--stack` may be left out while exactly one stack exists. */

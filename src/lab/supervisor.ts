@@ -10,8 +10,10 @@ import { writeJsonAtomic } from './state.ts';
 // daemon in its host's namespace, tier by tier with readiness probes in between, restarts a
 // daemon that dies with back-off, keeps probing its health, and stops everything on SIGTERM.
 // Each daemon runs in its own process group, so a daemon's whole process tree is signalled at once.
+// A host that `fail` broke is left alone (no restart, no probe: its daemons are 'faulted') until
+// `heal` removes the fault and sends SIGUSR2; then its killed daemons start again, tier by tier.
 
-export type DaemonState = 'waiting' | 'initialising' | 'starting' | 'ready' | 'unhealthy' | 'restarting' | 'failed' | 'stopping' | 'stopped';
+export type DaemonState = 'waiting' | 'initialising' | 'starting' | 'ready' | 'unhealthy' | 'restarting' | 'faulted' | 'failed' | 'stopping' | 'stopped';
 
 export interface DaemonStatus {
   readonly host: string;
@@ -66,6 +68,7 @@ export class Supervisor {
   constructor(
     specs: readonly DaemonSpec[],
     private readonly statusFile: string,
+    private readonly faultsFile: string,
   ) {
     this.daemons = specs.map((s) => new Supervised(s));
   }
@@ -131,6 +134,11 @@ export class Supervisor {
         return failureOf(spec, spec.command, d.lastExit ?? 'exited');
       }
       if (await this.probe(spec)) {
+        const setupFailure = await this.runSetup(d);
+        if (setupFailure) {
+          this.set(d, 'failed');
+          return failureOf(spec, spec.setup!.command, setupFailure);
+        }
         this.set(d, 'ready');
         return null;
       }
@@ -138,6 +146,44 @@ export class Supervisor {
     }
     this.set(d, 'failed');
     return failureOf(spec, spec.command, `still running but not ready after ${spec.readinessTimeoutMs / 1000} s (probe: ${describeProbe(spec.readiness)})`);
+  }
+
+  /** The daemon's setup step, if it has one: null when it passed, else why not. */
+  private async runSetup(d: Supervised): Promise<string | null> {
+    const setup = d.spec.setup;
+    if (!setup) return null;
+    const result = await execa('ip', ['netns', 'exec', d.spec.namespace, ...setup.command], { reject: false, all: true, timeout: setup.timeoutMs });
+    appendLog(d.spec.log, `[webstack] setup: ${setup.command.join(' ')} exited with status ${result.exitCode ?? 'unknown'}\n${result.all ?? ''}\n`);
+    if (result.exitCode === 0) return null;
+    return result.timedOut ? `setup did not finish within ${setup.timeoutMs / 1000} s` : `setup exited with status ${result.exitCode ?? 'unknown'}: ${String(result.all ?? '').trim().split('\n').slice(-3).join(' / ')}`;
+  }
+
+  /** The hosts `fail` has broken and `heal` has not mended yet. */
+  private faultedHosts(): Set<string> {
+    try {
+      return new Set(Object.keys(JSON.parse(readFileSync(this.faultsFile, 'utf8')) as Record<string, unknown>));
+    } catch {
+      return new Set();
+    }
+  }
+
+  /** After `heal`: start the mended hosts' killed daemons again, tier by tier, and re-probe the others. */
+  async heal(): Promise<void> {
+    if (this.phase !== 'running') return;
+    const faulted = this.faultedHosts();
+    const mended = this.daemons.filter((d) => d.state === 'faulted' && !faulted.has(d.spec.host));
+    const tiers = [...new Set(mended.map((d) => d.spec.tier))].sort((a, b) => a - b);
+    for (const tier of tiers) {
+      await Promise.all(
+        mended
+          .filter((d) => d.spec.tier === tier)
+          .map((d) => {
+            d.restarts = 0;
+            if (!d.child) this.launch(d);
+            return this.awaitReady(d);
+          }),
+      );
+    }
   }
 
   private launch(d: Supervised): void {
@@ -165,12 +211,14 @@ export class Supervisor {
 
   private onExit(d: Supervised): void {
     if (this.phase !== 'running' || d.state === 'stopping') return;
+    if (this.faultedHosts().has(d.spec.host)) return this.set(d, 'faulted');
     if (Date.now() - d.startedAt > STABLE_MS) d.restarts = 0;
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** d.restarts);
     d.restarts++;
     this.set(d, 'restarting');
     setTimeout(() => {
       if (this.phase !== 'running') return;
+      if (this.faultedHosts().has(d.spec.host)) return this.set(d, 'faulted');
       this.launch(d);
       void this.awaitReady(d);
     }, delay);
@@ -179,14 +227,17 @@ export class Supervisor {
   private async awaitReady(d: Supervised): Promise<void> {
     const deadline = Date.now() + d.spec.readinessTimeoutMs;
     while (this.phase === 'running' && d.child && Date.now() < deadline) {
-      if (await this.probe(d.spec)) return this.set(d, 'ready');
+      if (await this.probe(d.spec)) return this.set(d, (await this.runSetup(d)) === null ? 'ready' : 'unhealthy');
       await sleep(PROBE_EVERY_MS);
     }
     if (d.child && this.phase === 'running') this.set(d, 'unhealthy');
   }
 
   private async checkHealth(): Promise<void> {
+    const faulted = this.faultedHosts();
     for (const d of this.daemons) {
+      // A frozen or cut-off host's daemons still run; probing them would only wait.
+      if (faulted.has(d.spec.host) && d.state !== 'faulted' && d.state !== 'restarting') this.set(d, 'faulted');
       if (d.state !== 'ready' && d.state !== 'unhealthy') continue;
       const healthy = await this.probe(d.spec);
       if (this.phase !== 'running' || (d.state !== 'ready' && d.state !== 'unhealthy')) continue;
@@ -200,6 +251,8 @@ export class Supervisor {
     if (!child || child.pid === undefined) return this.set(d, 'stopped');
     this.set(d, 'stopping');
     signalGroup(child.pid, 'SIGTERM');
+    // A frozen daemon (`fail --how freeze`) acts on SIGTERM only once it runs again.
+    signalGroup(child.pid, 'SIGCONT');
     const stopped = await Promise.race([d.exited.then(() => true), sleep(STOP_GRACE_MS).then(() => false)]);
     if (!stopped) {
       signalGroup(child.pid, 'SIGKILL');

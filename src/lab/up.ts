@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResolvedStack } from '../design/types.ts';
 import type { Install, Secrets } from '../daemons/types.ts';
 import { down } from './down.ts';
 import type { Executor } from './executor.ts';
 import { materialise, readOrCreateSecrets } from './files.ts';
 import { planLab, type LabPlan } from './plan.ts';
-import { stackPaths } from './paths.ts';
+import { stackPaths, type StackPaths } from './paths.ts';
 import { checkAddressSpace, checkMachine, checkNamespacesFree, LabError } from './preflight.ts';
 import { describeProbe } from './probe.ts';
 import { processStartTime, readState, readStatus, stateFromPlan, supervisorAlive, writeJsonAtomic, writeState, type StackState } from './state.ts';
@@ -83,7 +84,7 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
     materialise(plan.daemons, plan.resolvConfs);
     const specFile = join(paths.config, 'daemons.json');
     writeJsonAtomic(specFile, plan.daemons, 0o600);
-    state = { ...state, supervisor: startSupervisor(specFile, paths.daemons, paths.supervisorLog, options.install.repoRoot) };
+    state = { ...state, supervisor: startSupervisor(specFile, paths, options.install.repoRoot) };
     writeState(home, state);
     await waitUntilReady(plan, state, say);
     return { plan, alreadyUp: false };
@@ -97,10 +98,10 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
   }
 }
 
-function startSupervisor(specFile: string, statusFile: string, logFile: string, repoRoot: string): StackState['supervisor'] {
-  mkdirSync(join(logFile, '..'), { recursive: true });
-  const log = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', SUPERVISOR, specFile, statusFile], { cwd: repoRoot, detached: true, stdio: ['ignore', log, log] });
+function startSupervisor(specFile: string, paths: StackPaths, repoRoot: string): StackState['supervisor'] {
+  mkdirSync(join(paths.supervisorLog, '..'), { recursive: true });
+  const log = openSync(paths.supervisorLog, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', SUPERVISOR, specFile, paths.daemons, paths.faults], { cwd: repoRoot, detached: true, stdio: ['ignore', log, log] });
   closeSync(log);
   child.unref();
   const pid = child.pid!;
@@ -130,7 +131,7 @@ async function waitUntilReady(plan: LabPlan, state: StackState, say: (line: stri
     }
     if (!supervisorAlive(state)) throw new LabError(`the supervisor stopped while starting the daemons; see ${plan.paths.supervisorLog}:\n${indent(tail(plan.paths.supervisorLog, 15))}`);
     if (Date.now() > deadline) throw new LabError(`the daemons were not all ready after ${Math.round(budget / 1000)} s; see the logs under ${plan.paths.logs}`);
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
   }
 }
 

@@ -1,34 +1,42 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createApp, DatabaseUnavailable } from '../../src/app/server.ts';
+import { createApp } from '../../src/app/server.ts';
 import { escapeHtml } from '../../src/app/page.ts';
-import { LIMITS, validateNewPost, type NewPost, type Post, type PostStore } from '../../src/app/posts.ts';
+import { DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type NewPost, type Post, type PostStore } from '../../src/app/posts.ts';
+import { readOrder, type SourceHealth } from '../../src/app/routing.ts';
 
 // The foobar app, without a socket or a database: requests go through Hono's app.request and
 // posts into an in-memory store.
 
+/** A primary (db-primary) and a replica (db-replica) in memory; either can be down. */
 class MemoryStore implements PostStore {
   posts: Post[] = [];
-  down = false;
-  async list({ limit, beforeId }: { limit: number; beforeId?: number }) {
-    this.check();
+  primaryDown = false;
+  replicaDown = false;
+  set down(value: boolean) {
+    this.primaryDown = value;
+    this.replicaDown = value;
+  }
+  async list({ limit, beforeId, preferPrimary }: { limit: number; beforeId?: number; preferPrimary?: boolean }) {
+    const readFrom = (preferPrimary && !this.primaryDown) || this.replicaDown ? 'db-primary' : 'db-replica';
+    if (readFrom === 'db-primary' && this.primaryDown) throw new DatabaseUnavailable(new Error('connect ECONNREFUSED'));
     const newest = [...this.posts].reverse().filter((p) => beforeId === undefined || p.id < beforeId);
-    return { posts: newest.slice(0, limit), readFrom: 'db-test' };
+    return { posts: newest.slice(0, limit), readFrom };
   }
   async create(post: NewPost) {
-    this.check();
+    if (this.primaryDown) throw new PrimaryUnavailable('db-primary', new Error('connect ECONNREFUSED'));
     const stored = { id: this.posts.length + 1, ...post, createdAt: new Date(Date.UTC(2026, 0, 1, 0, this.posts.length)).toISOString() };
     this.posts.push(stored);
     return stored;
   }
-  async ping() {
-    this.check();
-    return 'db-test';
+  health() {
+    const sources = [
+      { host: 'db-primary', role: 'primary' as const, answering: !this.primaryDown, lagSeconds: null },
+      { host: 'db-replica', role: 'replica' as const, answering: !this.replicaDown, lagSeconds: 0 },
+    ];
+    return { readable: sources.some((s) => s.answering), writable: !this.primaryDown, sources };
   }
   async close() {}
-  private check() {
-    if (this.down) throw new DatabaseUnavailable(new Error('connect ECONNREFUSED'));
-  }
 }
 
 function setup() {
@@ -56,7 +64,7 @@ describe('the foobar app', () => {
     assert.equal(first.headers.get('location'), '/api/posts/1');
     await postJson({ author: ' bob ', body: ' two ' });
     const list = await app.request('/api/posts');
-    assert.equal(list.headers.get('x-read-from'), 'db-test');
+    assert.equal(list.headers.get('x-read-from'), 'db-replica');
     const json = await list.json();
     assert.deepEqual(json.posts.map((p: Post) => [p.id, p.author, p.body]), [[2, 'bob', 'two'], [1, 'ann', 'one']]);
     assert.equal(json.next, null);
@@ -137,18 +145,74 @@ describe('the foobar app', () => {
     assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   });
 
-  test('healthz checks the database, and a database that is down answers 503', async () => {
-    const { app, store, postJson } = setup();
+  test('healthz is ok while some database answers reads, and 503 when none does', async () => {
+    const { app, store } = setup();
     const ok = await app.request('/healthz');
     assert.equal(ok.status, 200);
-    assert.deepEqual(await ok.json(), { status: 'ok', host: 'web-test', database: 'db-test' });
+    assert.deepEqual({ ...(await ok.json()), databases: undefined }, { status: 'ok', host: 'web-test', reads: true, writes: true, databases: undefined });
+    store.primaryDown = true;
+    const readOnly = await app.request('/healthz');
+    assert.equal(readOnly.status, 200, 'a server whose primary is gone still serves reads');
+    assert.equal((await readOnly.json()).writes, false);
     store.down = true;
     const failing = await app.request('/healthz');
     assert.equal(failing.status, 503);
     assert.equal((await failing.json()).status, 'failing');
+    assert.equal((await app.request('/')).status, 503);
+  });
+
+  test('with the primary gone, a write answers 503 with a JSON error that says so, and reads still work', async () => {
+    const { app, store, postJson } = setup();
+    await postJson({ author: 'a', body: 'before' });
+    store.primaryDown = true;
     const write = await postJson({ author: 'a', body: 'b' });
     assert.equal(write.status, 503);
-    assert.deepEqual(await write.json(), { error: 'the database is unavailable; try again shortly' });
-    assert.equal((await app.request('/')).status, 503);
+    assert.equal(write.headers.get('retry-after'), '5');
+    const error = await write.json();
+    assert.equal(error.primary, 'db-primary');
+    assert.match(error.error, /primary database \(db-primary\) is unavailable.*writes are refused.*reading still works/);
+    const read = await app.request('/api/posts');
+    assert.equal(read.status, 200);
+    assert.equal(read.headers.get('x-read-from'), 'db-replica');
+    assert.equal((await read.json()).posts[0].body, 'before');
+  });
+
+  test('a client that has just written reads from the primary; others read from the replica', async () => {
+    const { app, postJson } = setup();
+    const write = await postJson({ author: 'a', body: 'mine' });
+    const cookie = write.headers.get('set-cookie')!;
+    assert.match(cookie, /^foobar_wrote=1; Max-Age=5; Path=\/; HttpOnly; SameSite=Lax$/);
+    const mine = await app.request('/api/posts', { headers: { cookie: cookie.split(';')[0]! } });
+    assert.equal(mine.headers.get('x-read-from'), 'db-primary');
+    assert.equal((await app.request('/api/posts')).headers.get('x-read-from'), 'db-replica');
+  });
+});
+
+describe('where a read goes', () => {
+  const source = (host: string, role: SourceHealth['role'], answering: boolean, lagSeconds: number | null): SourceHealth => ({ host, role, answering, lagSeconds });
+  const normal = { preferPrimary: false, maxLagSeconds: 1 };
+
+  test('a replica that answers and is at most 1 s behind comes first, the primary next', () => {
+    assert.deepEqual(readOrder([source('p', 'primary', true, null), source('r', 'replica', true, 0)], normal), ['r', 'p']);
+    assert.deepEqual(readOrder([source('p', 'primary', true, null), source('r', 'replica', true, 1)], normal), ['r', 'p']);
+  });
+
+  test('a replica more than 1 s behind, or with its lag unknown, comes after the primary', () => {
+    assert.deepEqual(readOrder([source('r', 'replica', true, 2), source('p', 'primary', true, null)], normal), ['p', 'r']);
+    assert.deepEqual(readOrder([source('r', 'replica', true, null), source('p', 'primary', true, null)], normal), ['p', 'r']);
+  });
+
+  test('a client that has just written reads from the primary first', () => {
+    assert.deepEqual(readOrder([source('p', 'primary', true, null), source('r', 'replica', true, 0)], { ...normal, preferPrimary: true }), ['p', 'r']);
+  });
+
+  test('sources that do not answer come last, the primary before replicas, so a read still has somewhere to go', () => {
+    const order = readOrder([source('r1', 'replica', false, null), source('p', 'primary', false, null), source('r2', 'replica', true, 5)], normal);
+    assert.deepEqual(order, ['r2', 'p', 'r1']);
+  });
+
+  test('of two fresh replicas the one less behind comes first, and every source appears once', () => {
+    const order = readOrder([source('p', 'primary', true, null), source('r1', 'replica', true, 1), source('r2', 'replica', true, 0)], normal);
+    assert.deepEqual(order, ['r2', 'r1', 'p']);
   });
 });

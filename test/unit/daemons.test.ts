@@ -19,6 +19,7 @@ describe('rendered daemon configs', () => {
       for (const d of plan.daemons) {
         summary.push(`${d.host}/${d.daemon} tier ${d.tier}: ${d.command.join(' ')}`, `  ready when: ${describeProbe(d.readiness)} within ${d.readinessTimeoutMs} ms`);
         if (d.init) summary.push(`  first start: ${d.init.command.join(' ')} (unless ${d.init.creates} exists)`);
+        if (d.setup) summary.push(`  each time ready: ${d.setup.command.join(' ')} (within ${d.setup.timeoutMs} ms)`);
         for (const f of d.files) {
           summary.push(`  file ${f.path} (${f.mode.toString(8)}${f.owner ? `, ${f.owner}` : ''})`);
           assertGolden(`golden/${blueprint}/lab/${d.host}/${d.daemon}/${basename(f.path)}`, f.content);

@@ -1,0 +1,113 @@
+import { join } from 'node:path';
+import { PORTS } from '../design/ports.ts';
+import { LOOPBACK, targetsOf } from './listeners.ts';
+import { header, type Daemon, type DaemonContext } from './types.ts';
+
+// HAProxy on each load-balancer host: the design's balancing algorithm over its backends (nginx on
+// the web hosts, or the app servers straight when there is no web tier), with active health checks
+// on the design's health path, retries that move a failed request to another server, and its stats
+// page and Prometheus endpoint on the private network only.
+
+const SYSTEM_USER = 'haproxy';
+/**
+ * A frozen server accepts connections (the kernel does) and never answers: the server timeout
+ * bounds what that costs a request before it is retried elsewhere. It must exceed the app's worst
+ * case (a database timeout and its fallback), or slow answers would be cut off.
+ */
+export const SERVER_TIMEOUT_MS = 2_000;
+const CONNECT_TIMEOUT_MS = 1_000;
+
+export const haproxy: Daemon = {
+  name: 'haproxy',
+  runsOn: (host) => host.roles.includes('lb'),
+  render(context) {
+    const { paths, host, design } = context;
+    const backends = targetsOf(design, host.name, 'proxy');
+    const backendPort = design.flows.find((f) => f.from === host.name && f.purpose === 'proxy')?.port ?? PORTS.http;
+    const front = frontendAddresses(context);
+    const stats = statsAddresses(context);
+    const checks = design.policies.healthChecks;
+    // Half the interval, so a server that stops answering is down within interval + 3 halves with fall 2.
+    const quick = Math.max(100, Math.round(checks.intervalMs / 2));
+    const hostHeader = design.records.find((r) => r.name === design.entry)?.fqdn ?? design.domain;
+    const config = `${header('#', context, 'haproxy')}
+global
+    log stdout format raw local0 info
+    user ${SYSTEM_USER}
+    group ${SYSTEM_USER}
+    maxconn 4096
+    stats socket ${join(paths.run, 'admin.sock')} mode 600 level admin
+
+defaults
+    mode http
+    log global
+    option httplog
+    option dontlognull
+    # The client's address, for the servers behind (nginx passes it on to the app).
+    option forwardfor
+    timeout connect ${CONNECT_TIMEOUT_MS}ms
+    timeout client 30s
+    timeout server ${SERVER_TIMEOUT_MS}ms
+    timeout http-request 10s
+    timeout http-keep-alive 10s
+    timeout queue 5s
+    timeout check ${quick}ms
+    # A request that meets a dead, frozen or closing server is tried again on another one.
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response response-timeout
+
+frontend www
+${front.map((a) => `    bind ${a}:${PORTS.http}`).join('\n')}
+    # Only idempotent requests are sent twice; a POST is retried only when it never reached a server.
+    http-request disable-l7-retry if !METH_GET
+    default_backend servers
+
+backend servers
+    balance ${design.policies.lb.algorithm}
+${
+  checks.enabled
+    ? `    option httpchk
+    http-check send meth GET uri ${checks.path} ver HTTP/1.1 hdr Host ${hostHeader}
+    http-check expect status 200
+    default-server check inter ${checks.intervalMs}ms fastinter ${quick}ms downinter ${checks.intervalMs}ms fall ${checks.fall} rise ${checks.rise}
+`
+    : '    # Health checks are off in the design: a dead server is found by failed requests only.\n'
+}${backends.map((b) => `    server ${b.host} ${b.address}:${backendPort}`).join('\n')}
+
+frontend stats
+${stats.map((a) => `    bind ${a}:${PORTS.haproxyStats}`).join('\n')}
+    http-request set-log-level silent
+    stats enable
+    stats uri /stats
+    stats refresh 5s
+    http-request use-service prometheus-exporter if { path /metrics }
+`;
+    return {
+      daemon: 'haproxy',
+      host: host.name,
+      namespace: host.namespace,
+      tier: 4,
+      command: ['haproxy', '-db', '-f', join(paths.config, 'haproxy.cfg')],
+      files: [{ path: join(paths.config, 'haproxy.cfg'), content: config, mode: 0o644 }],
+      dirs: [{ path: paths.run }],
+      copies: [],
+      readiness: { kind: 'http', url: `http://${stats[0]}:${PORTS.haproxyStats}/stats` },
+      readinessTimeoutMs: 10_000,
+      log: paths.log,
+    };
+  },
+};
+
+/** Where clients arrive: the addresses of the networks the design's client flows come in on. */
+function frontendAddresses({ design, host }: DaemonContext): string[] {
+  const networks = design.flows.filter((f) => f.to === host.name && f.fromRole === 'client' && f.purpose === 'http').map((f) => f.network!);
+  const addresses = [...new Set(networks)].map((n) => host.addresses[n]!);
+  return addresses.length > 0 ? addresses : design.networks.filter((n) => n.exposure === 'public' && host.addresses[n.name]).map((n) => host.addresses[n.name]!);
+}
+
+/** The stats page and metrics: private networks only (loopback when the host has none). */
+export function statsAddresses({ design, host }: DaemonContext): string[] {
+  const addresses = design.networks.filter((n) => n.exposure === 'private' && host.addresses[n.name]).map((n) => host.addresses[n.name]!);
+  return addresses.length > 0 ? addresses : [LOOPBACK];
+}

@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { loadFrom } from '../../src/lab/load.ts';
+import type { LoadResult } from '../../src/load/generator.ts';
+import { expectOk, home, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
+
+// The seeds' second stage, for real: HAProxy in front of two servers, a MariaDB primary on
+// server-01 and its replica on server-02; everything from the client host, through the LB.
+// One stack for the file; every test that breaks a host heals it in `finally`.
+
+const stack = 'it-dist';
+const lb = { namespace: `${stack}-lb-01`, stats: 'http://10.71.32.10:8404' };
+const www = 'http://www.foobar.com';
+
+/** HAProxy's view of a server: UP, DOWN, or a transition such as "UP 1/2". */
+function serverState(server: string): string {
+  const csv = execFileSync('ip', ['netns', 'exec', lb.namespace, 'curl', '-s', '--max-time', '1', `${lb.stats}/stats;csv`], { encoding: 'utf8' });
+  const header = csv.split('\n')[0]!.replace(/^# /, '').split(',');
+  const row = csv.split('\n').find((l) => l.startsWith(`servers,${server},`));
+  return row ? row.split(',')[header.indexOf('status')]! : 'missing';
+}
+
+async function waitForState(server: string, wanted: 'UP' | 'DOWN', withinMs: number): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < withinMs) {
+    if (serverState(server) === wanted) return Date.now();
+    await sleep(20);
+  }
+  throw new Error(`${server} was not ${wanted} within ${withinMs} ms (it is ${serverState(server)})`);
+}
+
+/** curl from the client: status, headers (lower-cased) and body. */
+function request(method: 'GET' | 'POST', path: string, body?: unknown) {
+  const args = ['curl', '-s', '-i', '--max-time', '10', ...(method === 'POST' ? ['-H', 'content-type: application/json', '-d', JSON.stringify(body)] : []), `${www}${path}`];
+  const { stdout } = expectOk(inHost(stack, 'client', ...args), `${method} ${path}`);
+  const [head, ...rest] = stdout.split(/\r?\n\r?\n/);
+  const lines = head!.split(/\r?\n/);
+  const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  return { status: Number(lines[0]!.split(' ')[1]), headers, body: rest.join('\n\n') };
+}
+
+function faultSince(host: string): number {
+  const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
+  return Date.parse(status.hosts.find((h: { name: string }) => h.name === host).fault.since);
+}
+
+/** Constant load on GET / and GET /api/posts from the client while `during` breaks and mends things. */
+async function underLoad(during: () => Promise<void>): Promise<LoadResult> {
+  const load = loadFrom(home, stack, { from: 'client', urls: [`${www}/`, `${www}/api/posts`], requests: 1200, rate: 100, connections: 20, timeoutS: 10 });
+  await sleep(1500);
+  await during();
+  return load;
+}
+
+/** Which servers answer 20 requests through the LB. */
+function servedBy(count: number): Record<string, number> {
+  const script = `for i in $(seq ${count}); do curl -s -o /dev/null -D - ${www}/api/posts | grep -i '^x-served-by' | tr -d '\\r' | cut -d' ' -f2; done`;
+  const names = expectOk(inHost(stack, 'client', 'bash', '-c', script), 'requests').stdout.trim().split('\n');
+  const counts: Record<string, number> = {};
+  for (const n of names) counts[n] = (counts[n] ?? 0) + 1;
+  return counts;
+}
+
+describe('distributed: HAProxy, two servers, a primary and a replica', { skip: SKIP_LAB }, () => {
+  before(() => {
+    removeStack(stack);
+    expectOk(webstack('up', 'distributed', '--name', stack), 'up');
+  });
+  after(() => removeStack(stack));
+
+  test('100 requests through the load balancer are spread over both servers within 10% of even', () => {
+    const counts = servedBy(100);
+    assert.deepEqual(Object.keys(counts).sort(), ['server-01', 'server-02']);
+    for (const n of Object.values(counts)) assert.ok(n >= 45 && n <= 55, `uneven: ${JSON.stringify(counts)}`);
+  });
+
+  test('a post written through the LB is readable through the replica within 1 s', () => {
+    const body = `replicated ${Date.now()}`;
+    // One script inside the client, so the clock is not the CLI's start-up time.
+    const script = `
+      start=$(date +%s%N)
+      curl -s -o /dev/null -w '%{http_code}\\n' -H 'content-type: application/json' -d '{"author":"it","body":"${body}"}' ${www}/api/posts
+      while true; do
+        out=$(curl -s -D - ${www}/api/posts)
+        if grep -q "${body}" <<<"$out" && grep -qi '^x-read-from: server-02' <<<"$out"; then echo $(( ($(date +%s%N) - start) / 1000000 )); exit 0; fi
+        if (( $(date +%s%N) - start > 5000000000 )); then echo never; exit 1; fi
+        sleep 0.02
+      done`;
+    const [status, elapsed] = expectOk(inHost(stack, 'client', 'bash', '-c', script), 'write then read').stdout.trim().split('\n');
+    assert.equal(status, '201');
+    assert.ok(Number(elapsed) < 1000, `readable through the replica after ${elapsed} ms`);
+  });
+
+  test('a client that has just written reads from the primary; status shows the replica keeping up', () => {
+    const script = `curl -s -o /dev/null -c /tmp/${stack}-jar -H 'content-type: application/json' -d '{"author":"it","body":"mine"}' ${www}/api/posts
+      curl -s -D - -o /dev/null -b /tmp/${stack}-jar ${www}/api/posts | grep -i '^x-read-from'; rm -f /tmp/${stack}-jar`;
+    assert.match(expectOk(inHost(stack, 'client', 'bash', '-c', script), 'read-your-writes').stdout, /x-read-from: server-01/i);
+
+    const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
+    const replica = status.hosts.find((h: { name: string }) => h.name === 'server-02');
+    assert.equal(replica.replication.io, 'Yes');
+    assert.equal(replica.replication.sql, 'Yes');
+    assert.equal(replica.replication.primary, '10.71.32.11');
+    assert.equal(replica.replication.lagSeconds, 0);
+    assert.match(expectOk(webstack('status', '--stack', stack), 'status').stdout, /server-02: from 10\.71\.32\.11, running, 0 s behind/);
+  });
+
+  test('the stats page and Prometheus metrics answer on the private network only; the app sees the client address', () => {
+    const metrics = execFileSync('ip', ['netns', 'exec', lb.namespace, 'curl', '-s', `${lb.stats}/metrics`], { encoding: 'utf8' });
+    assert.match(metrics, /^haproxy_server_status\{proxy="servers",server="server-01"/m);
+    const fromClient = inHost(stack, 'client', 'curl', '-s', '--max-time', '2', 'http://203.0.113.42:8404/stats');
+    assert.equal(fromClient.code, 7, 'the public address has nothing on 8404: connection refused');
+    request('GET', '/api/posts');
+    const logs = ['server-01', 'server-02'].map((h) => readFileSync(join(home, stack, 'logs', h, 'nginx.log'), 'utf8')).join('');
+    assert.match(logs, /forwarded-for="203\.0\.113\.34"/, 'X-Forwarded-For carries the client');
+  });
+
+  test('under constant load, killing server-01 (and its primary) fails no request; it is down within 1.5 s and takes traffic after heal', async (t) => {
+    let detectedMs = Infinity;
+    try {
+      const result = await underLoad(async () => {
+        expectOk(webstack('fail', 'server-01', '--how', 'kill', '--stack', stack), 'fail');
+        detectedMs = (await waitForState('server-01', 'DOWN', 5_000)) - faultSince('server-01');
+        await sleep(2_000);
+        expectOk(webstack('heal', 'server-01', '--stack', stack), 'heal');
+      });
+      t.diagnostic(`marked down after ${detectedMs} ms; ${result.requests} requests, ${result.failed} failed, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`);
+      assert.equal(result.failed, 0, JSON.stringify(result));
+      assert.deepEqual(Object.keys(result.statuses), ['200']);
+      assert.ok(detectedMs < 1500, `marked down after ${detectedMs} ms`);
+      await waitForState('server-01', 'UP', 10_000);
+      assert.ok((servedBy(20)['server-01'] ?? 0) > 0, 'server-01 takes traffic again');
+    } finally {
+      webstack('heal', 'server-01', '--stack', stack);
+    }
+  });
+
+  test('under constant load, freezing server-02 (and its replica) fails no request; it is down within 1.5 s and takes traffic after heal', async (t) => {
+    let detectedMs = Infinity;
+    try {
+      const result = await underLoad(async () => {
+        expectOk(webstack('fail', 'server-02', '--how', 'freeze', '--stack', stack), 'fail');
+        detectedMs = (await waitForState('server-02', 'DOWN', 5_000)) - faultSince('server-02');
+        await sleep(2_000);
+        expectOk(webstack('heal', 'server-02', '--stack', stack), 'heal');
+      });
+      t.diagnostic(`marked down after ${detectedMs} ms; ${result.requests} requests, ${result.failed} failed, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`);
+      assert.equal(result.failed, 0, JSON.stringify(result));
+      assert.deepEqual(Object.keys(result.statuses), ['200']);
+      assert.ok(detectedMs < 1500, `marked down after ${detectedMs} ms`);
+      await waitForState('server-02', 'UP', 10_000);
+      assert.ok((servedBy(20)['server-02'] ?? 0) > 0, 'server-02 takes traffic again');
+    } finally {
+      webstack('heal', 'server-02', '--stack', stack);
+    }
+  });
+
+  test('with the primary killed, writes answer 503 saying so while reads work; after heal writes work and nothing is lost', async () => {
+    const before = Array.from({ length: 5 }, (_, i) => request('POST', '/api/posts', { author: 'it', body: `kept ${i} ${Date.now()}` }));
+    for (const r of before) assert.equal(r.status, 201);
+    const ids = before.map((r) => JSON.parse(r.body).id as number);
+    try {
+      expectOk(webstack('fail', 'server-01', '--how', 'kill', '--stack', stack), 'fail');
+      await waitForState('server-01', 'DOWN', 5_000);
+
+      const write = request('POST', '/api/posts', { author: 'it', body: 'while the primary is gone' });
+      assert.equal(write.status, 503);
+      assert.equal(write.headers['content-type'], 'application/json');
+      const error = JSON.parse(write.body);
+      assert.equal(error.primary, 'server-01');
+      assert.match(error.error, /primary database \(server-01\) is unavailable/);
+
+      const read = request('GET', '/api/posts?limit=100');
+      assert.equal(read.status, 200);
+      assert.equal(read.headers['x-read-from'], 'server-02');
+      const visible = new Set((JSON.parse(read.body).posts as { id: number }[]).map((p) => p.id));
+      for (const id of ids) assert.ok(visible.has(id), `post ${id} readable while the primary is gone`);
+      assert.equal(request('GET', '/').status, 200);
+
+      expectOk(webstack('heal', 'server-01', '--stack', stack), 'heal');
+      const again = request('POST', '/api/posts', { author: 'it', body: 'after heal' });
+      assert.equal(again.status, 201);
+      const all = new Set((JSON.parse(request('GET', '/api/posts?limit=100').body).posts as { id: number }[]).map((p) => p.id));
+      for (const id of [...ids, JSON.parse(again.body).id]) assert.ok(all.has(id), `post ${id} is still there`);
+    } finally {
+      webstack('heal', 'server-01', '--stack', stack);
+    }
+  });
+
+  test('cutting a host and healing it restores its links; fail and heal refuse what makes no sense', async () => {
+    try {
+      expectOk(webstack('fail', 'server-02', '--how', 'cut', '--stack', stack), 'fail');
+      const links = execFileSync('ip', ['-n', `${stack}-server-02`, '-j', 'link', 'show', 'eth0'], { encoding: 'utf8' });
+      assert.doesNotMatch(JSON.parse(links)[0].flags.join(','), /\bUP\b/);
+      await waitForState('server-02', 'DOWN', 5_000);
+      assert.equal(request('GET', '/api/posts').status, 200);
+
+      const twice = webstack('fail', 'server-02', '--stack', stack);
+      assert.equal(twice.code, 1);
+      assert.match(twice.stderr, /server-02 is already failed \(cut/);
+
+      expectOk(webstack('heal', 'server-02', '--stack', stack), 'heal');
+      await waitForState('server-02', 'UP', 10_000);
+    } finally {
+      webstack('heal', 'server-02', '--stack', stack);
+    }
+    const notFailed = webstack('heal', 'server-02', '--stack', stack);
+    assert.equal(notFailed.code, 1);
+    assert.match(notFailed.stderr, /host server-02 is not failed/);
+    const how = webstack('fail', 'server-02', '--how', 'explode', '--stack', stack);
+    assert.equal(how.code, 2);
+    assert.match(how.stderr, /--how 'explode' is not a way to fail; use one of: kill, freeze, cut/);
+    assert.equal(webstack('fail', 'nobody', '--stack', stack).code, 1);
+  });
+});
