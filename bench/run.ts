@@ -5,6 +5,7 @@ import { loadDesign } from '../src/design/load.ts';
 import { renderMermaid } from '../src/diagram/mermaid.ts';
 import { diagramModel } from '../src/diagram/model.ts';
 import { renderSvg } from '../src/diagram/svg.ts';
+import type { LoadResult } from '../src/load/generator.ts';
 
 // Medians of repeated runs, all in one process, so ratios between rows compare like with like.
 
@@ -73,6 +74,42 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
   console.log(`  up, data kept from an earlier run       ${(mid(kept) / 1000).toFixed(2)}`);
   console.log(`  down                                    ${(mid(downs) / 1000).toFixed(2)}`);
   console.log(`  first start / data kept                 ${(mid(fresh) / mid(kept)).toFixed(2)}x`);
+
+  // Through the load balancer against straight from one server: the same page (GET /, rendered by
+  // the app from the database), as fast as it goes with 10 connections, interleaved round by round.
+  const { loadFrom } = await import('../src/lab/load.ts');
+  const distributed = (await loadDesign('distributed')).stack;
+  const dist = 'bench-dist';
+  const rounds = Number(process.env.BENCH_LOAD_ROUNDS ?? 3);
+  const requests = Number(process.env.BENCH_LOAD_REQUESTS ?? 2000);
+  const shape = { requests, rate: 20_000, connections: 10, timeoutS: 10 };
+  if (readState(home, dist)) await down(dist, { ...lab, volumes: true });
+  const viaLb: LoadResult[] = [];
+  const direct: LoadResult[] = [];
+  try {
+    await up(distributed, { ...lab, name: dist, install, designRef: 'distributed' });
+    // Warm-up: connections, JIT and the database's caches.
+    await loadFrom(home, dist, { ...shape, requests: 300, from: 'client', urls: ['http://www.foobar.com/'] });
+    for (let i = 0; i < rounds; i++) {
+      viaLb.push(await loadFrom(home, dist, { ...shape, from: 'client', urls: ['http://www.foobar.com/'] }));
+      // lb-01 is the one host besides the servers on the private network.
+      direct.push(await loadFrom(home, dist, { ...shape, from: 'lb-01', urls: ['http://10.71.32.11/'] }));
+    }
+  } finally {
+    if (readState(home, dist)) await down(dist, { ...lab, volumes: true });
+  }
+  const row = (label: string, results: LoadResult[]) => {
+    const pick = (f: (r: LoadResult) => number) => mid(results.map(f));
+    const failed = results.reduce((sum, r) => sum + r.failed, 0);
+    return `  ${label.padEnd(34)}${pick((r) => r.rps).toFixed(0).padStart(8)}${[(r: LoadResult) => r.latencyMs.p50, (r: LoadResult) => r.latencyMs.p90, (r: LoadResult) => r.latencyMs.p99].map((f) => pick(f).toFixed(1).padStart(8)).join('')}${String(failed).padStart(8)}`;
+  };
+  console.log(`\nlab: distributed, GET / with ${shape.connections} connections, ${requests} requests a run, median of ${rounds} runs`);
+  console.log(`  ${''.padEnd(34)}   req/s  p50 ms  p90 ms  p99 ms  failed`);
+  console.log(row('client -> HAProxy -> 2 servers', viaLb));
+  console.log(row('lb-01 -> server-01 nginx (direct)', direct));
+  const ratio = mid(viaLb.map((r) => r.rps)) / mid(direct.map((r) => r.rps));
+  const p50 = mid(viaLb.map((r) => r.latencyMs.p50)) / mid(direct.map((r) => r.latencyMs.p50));
+  console.log(`  through the LB / direct: ${ratio.toFixed(2)}x the requests per second, ${p50.toFixed(2)}x the median latency`);
 } else {
   console.log('\nlab: skipped (needs root on Linux; BENCH_LAB=0 also skips it)');
 }

@@ -27,8 +27,10 @@ export const haproxy: Daemon = {
     const front = frontendAddresses(context);
     const stats = statsAddresses(context);
     const checks = design.policies.healthChecks;
-    // Half the interval, so a server that stops answering is down within interval + 3 halves with fall 2.
-    const quick = Math.max(100, Math.round(checks.intervalMs / 2));
+    // A check unanswered after 40% of the interval fails, and a server changing state is checked
+    // every quarter interval: with fall 2, one that stops answering is down within about 2 intervals.
+    const checkTimeout = Math.max(100, Math.round(checks.intervalMs * 0.4));
+    const fastInterval = Math.max(100, Math.round(checks.intervalMs / 4));
     const hostHeader = design.records.find((r) => r.name === design.entry)?.fqdn ?? design.domain;
     const config = `${header('#', context, 'haproxy')}
 global
@@ -51,7 +53,7 @@ defaults
     timeout http-request 10s
     timeout http-keep-alive 10s
     timeout queue 5s
-    timeout check ${quick}ms
+    timeout check ${checkTimeout}ms
     # A request that meets a dead, frozen or closing server is tried again on another one.
     retries 3
     option redispatch 1
@@ -70,7 +72,7 @@ ${
     ? `    option httpchk
     http-check send meth GET uri ${checks.path} ver HTTP/1.1 hdr Host ${hostHeader}
     http-check expect status 200
-    default-server check inter ${checks.intervalMs}ms fastinter ${quick}ms downinter ${checks.intervalMs}ms fall ${checks.fall} rise ${checks.rise}
+    default-server check inter ${checks.intervalMs}ms fastinter ${fastInterval}ms downinter ${checks.intervalMs}ms fall ${checks.fall} rise ${checks.rise}
 `
     : '    # Health checks are off in the design: a dead server is found by failed requests only.\n'
 }${backends.map((b) => `    server ${b.host} ${b.address}:${backendPort}`).join('\n')}

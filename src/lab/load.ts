@@ -22,8 +22,7 @@ export async function loadFrom(home: string, stack: string, request: LoadRequest
   if (!supervisorAlive(state)) throw new LabError(`stack '${stack}' is not running; start it with \`npx webstack up\`.`);
   const host = state.hosts.find((h) => h.name === request.from);
   if (!host) throw new LabError(`stack '${stack}' has no host '${request.from}' to send load from; its hosts: ${state.hosts.map((h) => h.name).join(', ')}.`);
-  checkBounds(request);
-  for (const url of request.urls) checkTarget(url, state.networks.map((n) => n.cidr));
+  checkLoadRequest(request, state.networks.map((n) => n.cidr));
 
   const options: LoadOptions = { urls: request.urls, requests: request.requests, rate: request.rate, connections: request.connections, timeoutS: request.timeoutS };
   const budgetMs = (request.requests / request.rate + request.timeoutS + 30) * 1000;
@@ -38,7 +37,13 @@ export async function loadFrom(home: string, stack: string, request: LoadRequest
   return JSON.parse(String(run.stdout)) as LoadResult;
 }
 
-function checkBounds(request: LoadRequest): void {
+/** Throws a LabError unless the request is bounded and aims at the stack's own addresses (`cidrs`). */
+export function checkLoadRequest(request: LoadOptions, cidrs: readonly string[]): void {
+  checkBounds(request);
+  for (const url of request.urls) checkTarget(url, cidrs);
+}
+
+function checkBounds(request: LoadOptions): void {
   const bounds: [keyof typeof LIMITS, number][] = [
     ['requests', request.requests],
     ['rate', request.rate],

@@ -21,6 +21,8 @@ export interface LabPlan {
   readonly network: readonly Step[];
   /** Roles of the design that no daemon module runs yet: `up` says so rather than pretend. */
   readonly unrun: readonly { readonly host: string; readonly role: string }[];
+  /** Other parts of the design the lab does not carry out yet, one sentence each. */
+  readonly gaps: readonly string[];
 }
 
 /** One command, as an argument vector, with the progress line it belongs to. */
@@ -51,8 +53,15 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
     .map((h) => ({ path: join(netnsEtc(h.namespace), 'resolv.conf'), content: `# webstack: host ${h.name} of stack ${stack}\nnameserver ${h.resolver}\n`, mode: 0o644 }));
   const network = networkSteps(wiring);
   const unrun = wiring.hosts.flatMap((host) => host.roles.filter((role) => !DAEMONS.some((d) => d.runsOn({ ...host, roles: [role] }))).map((role) => ({ host: host.name, role })));
+  const gaps = [
+    ...design.virtualIps.map((v) => `virtual IP ${v.address} of ${v.holders.join(' and ')} is not held yet (keepalived comes later): names that point at it do not answer`),
+    ...(design.policies.tls ? ['TLS is not terminated yet: the load balancers serve port 80 only'] : []),
+    ...(design.policies.firewall ? ['firewalls are not set up yet: every host accepts every flow'] : []),
+    ...(design.policies.db.replication === 'semi-sync' ? ['replication is asynchronous for now, not semi-sync'] : []),
+    ...(design.policies.db.failover === 'automatic' ? ['no automatic database failover yet: a lost primary stops writes until it is back'] : []),
+  ];
   const fingerprint = createHash('sha256').update(JSON.stringify({ wiring, daemons, resolvConfs })).digest('hex').slice(0, 16);
-  return { stack, fingerprint, paths, topology: wiring, daemons, resolvConfs, network, unrun };
+  return { stack, fingerprint, paths, topology: wiring, daemons, resolvConfs, network, unrun, gaps };
 }
 
 /** The `ip` commands that build the lab's network, in order. No NAT, no default route: nothing leaves the machine. */

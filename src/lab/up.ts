@@ -63,6 +63,7 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
   await checkNamespacesFree(plan.topology.hosts.map((h) => h.namespace), executor);
 
   for (const { host, role } of plan.unrun) say(`  ! ${host}: the lab does not run role ${role} yet; the host is created without it`);
+  for (const gap of plan.gaps) say(`  ! ${gap}`);
   let state = stateFromPlan(plan, options.designRef, design.networks);
   writeState(home, state);
   let interrupted: Promise<never> | null = null;

@@ -90,6 +90,21 @@ describe('webstack diagram and schema', () => {
   });
 });
 
+describe('webstack fail and load, on bad input', () => {
+  it('refuses a way to fail it does not know, with exit 2 and the ways it knows', async () => {
+    const r = await cli('fail', 'server-01', '--how', 'explode');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--how 'explode' is not a way to fail; use one of: kill, freeze, cut\./);
+    assert.doesNotMatch(r.stderr, STACK_FRAME);
+  });
+
+  it('refuses a request count that is not a whole number, with exit 2', async () => {
+    const r = await cli('load', 'http://www.foobar.com/', '-n', 'lots');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /'lots' is not a whole number/);
+  });
+});
+
 describe('the installed command', () => {
   it('runs as npx webstack would, and shows no stack trace on bad input', () => {
     const r = spawnSync(process.execPath, [`${repoRoot}bin/webstack.js`, 'check', 'test/broken/two-primaries.yaml'], { cwd: repoRoot, encoding: 'utf8' });

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { basename } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BLUEPRINTS } from '../../src/blueprints/index.ts';
 import { loadDesign } from '../../src/design/load.ts';
 import { planLab } from '../../src/lab/plan.ts';
 import { describeProbe } from '../../src/lab/probe.ts';
-import { assertGolden, FIXED } from '../helpers.ts';
+import { assertGolden, designFrom, FIXED } from '../helpers.ts';
 
 // Every daemon's config, rendered from every blueprint, against checked-in files
 // (UPDATE_GOLDEN=1 npm run test:unit rewrites them). The machine-specific parts are fixed.
@@ -26,6 +29,7 @@ describe('rendered daemon configs', () => {
         }
       }
       for (const u of plan.unrun) summary.push(`not run yet: role ${u.role} on ${u.host}`);
+      for (const gap of plan.gaps) summary.push(`not yet: ${gap}`);
       for (const f of plan.resolvConfs) summary.push(`resolv.conf ${f.path}: ${f.content.trim().split('\n').at(-1)}`);
       assertGolden(`golden/${blueprint}/lab/plan.txt`, summary.join('\n') + '\n');
     });
@@ -42,5 +46,105 @@ describe('rendered daemon configs', () => {
     const init = plan.daemons.find((d) => d.daemon === 'mariadb')!.files.find((f) => f.path.endsWith('init.sql'))!;
     assert.match(init.content, /IDENTIFIED BY 'it''s\\\\';/);
     assert.equal(init.mode, 0o600);
+  });
+});
+
+describe('the load balancer and the databases of a distributed design', () => {
+  const files = (plan: ReturnType<typeof planLab>, host: string, daemon: string) => {
+    const spec = plan.daemons.find((d) => d.host === host && d.daemon === daemon)!;
+    return { spec, file: (name: string) => spec.files.find((f) => basename(f.path) === name)!.content };
+  };
+  const TWO_TIERS = `
+stack: tiers
+domain: foobar.com
+networks:
+  public: { cidr: 203.0.113.64/27 }
+  private: { cidr: 10.71.64.0/24 }
+records: { www: lb }
+hosts:
+  lb-01: { roles: [lb], networks: [public, private] }
+  app-01: { roles: [app], networks: [private] }
+  app-02: { roles: [app], networks: [private] }
+  db-01: { roles: [db-primary], networks: [private] }
+app: { port: 8080 }
+policies:
+  lb: { algorithm: leastconn }
+  healthChecks: { path: /ping, intervalMs: 1000, fall: 3, rise: 2 }
+`;
+
+  test("HAProxy balances with the design's algorithm and checks the design's health path at its interval", () => {
+    const plan = planLab(designFrom(TWO_TIERS).stack, FIXED);
+    const cfg = files(plan, 'lb-01', 'haproxy').file('haproxy.cfg');
+    assert.match(cfg, /^ {4}balance leastconn$/m);
+    assert.match(cfg, /http-check send meth GET uri \/ping ver HTTP\/1\.1 hdr Host www\.foobar\.com/);
+    assert.match(cfg, /default-server check inter 1000ms fastinter 250ms downinter 1000ms fall 3 rise 2/);
+    assert.match(cfg, /timeout check 400ms/);
+    // Without a web tier the LB talks to the app servers themselves, on the design's app port.
+    assert.match(cfg, /server app-01 10\.71\.64\.\d+:8080\n {4}server app-02 10\.71\.64\.\d+:8080/);
+  });
+
+  test('HAProxy takes clients on the public address only, and keeps stats and metrics on the private one', () => {
+    const plan = planLab(designFrom(TWO_TIERS).stack, FIXED);
+    const { spec, file } = files(plan, 'lb-01', 'haproxy');
+    const cfg = file('haproxy.cfg');
+    const binds = [...cfg.matchAll(/^ {4}bind (\S+)$/gm)].map((m) => m[1]);
+    assert.equal(binds.length, 2);
+    assert.match(binds[0]!, /^203\.0\.113\.\d+:80$/);
+    assert.match(binds[1]!, /^10\.71\.64\.\d+:8404$/);
+    assert.match(cfg, /use-service prometheus-exporter if \{ path \/metrics \}/);
+    assert.equal(spec.tier, 4, 'after the servers it balances');
+  });
+
+  test('only a request that never reached a server, or an idempotent one, is retried elsewhere', () => {
+    const cfg = files(planLab(designFrom(TWO_TIERS).stack, FIXED), 'lb-01', 'haproxy').file('haproxy.cfg');
+    assert.match(cfg, /retry-on conn-failure empty-response response-timeout/);
+    assert.match(cfg, /option redispatch 1/);
+    assert.match(cfg, /http-request disable-l7-retry if !METH_GET/);
+  });
+
+  test('every rendered HAProxy config is one HAProxy itself accepts', { skip: spawnSync('haproxy', ['-v']).error ? 'haproxy is not installed' : false }, async () => {
+    for (const blueprint of BLUEPRINTS) {
+      const plan = planLab((await loadDesign(blueprint)).stack, FIXED);
+      for (const spec of plan.daemons.filter((d) => d.daemon === 'haproxy')) {
+        const dir = mkdtempSync(join(tmpdir(), 'haproxy-'));
+        try {
+          const cfg = join(dir, 'haproxy.cfg');
+          // The stats socket's directory exists only on a real run.
+          writeFileSync(cfg, spec.files[0]!.content.replace(/stats socket \S+/, `stats socket ${join(dir, 'admin.sock')}`));
+          const check = spawnSync('haproxy', ['-c', '-q', '-f', cfg], { encoding: 'utf8' });
+          assert.equal(check.status, 0, `${blueprint} ${spec.host}: ${check.stderr}`);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+  });
+
+  test('a replica is read-only, follows its primary by GTID, and is verified before it counts as ready', async () => {
+    const plan = planLab((await loadDesign('distributed')).stack, FIXED);
+    const primary = files(plan, 'server-01', 'mariadb');
+    const replica = files(plan, 'server-02', 'mariadb');
+    assert.match(primary.file('init.sql'), /GRANT REPLICATION SLAVE ON \*\.\* TO 'replication'@'%';/);
+    assert.match(primary.file('init.sql'), /IDENTIFIED BY 'replication-password-for-tests'/);
+    assert.doesNotMatch(primary.file('my.cnf'), /read_only/);
+    assert.match(replica.file('my.cnf'), /^read_only = ON$/m);
+    assert.match(primary.file('my.cnf'), /^server-id = 2$/m);
+    assert.match(replica.file('my.cnf'), /^server-id = 3$/m);
+    assert.match(replica.file('replication.sql'), /MASTER_HOST = '10\.71\.32\.11'.*MASTER_USE_GTID = slave_pos/);
+    assert.equal(primary.spec.setup, undefined);
+    assert.deepEqual(replica.spec.setup?.command, ['bash', '/var/lib/webstack/distributed/config/server-02/mariadb/replication.sh']);
+    assert.match(replica.file('replication.sh'), /Slave_IO_Running: Yes.*Slave_SQL_Running: Yes/);
+    for (const init of [primary.file('init.sql'), replica.file('init.sql')]) assert.match(init, /^SET sql_log_bin = 0;/, 'local users are not replicated');
+  });
+
+  test('each app server writes to the primary and reads from the replica it reaches', async () => {
+    const plan = planLab((await loadDesign('distributed')).stack, FIXED);
+    const config = (host: string) => JSON.parse(files(plan, host, 'app').file('app.json'));
+    assert.deepEqual(config('server-01').database.primary, { host: 'server-01', address: '127.0.0.1', port: 3306 });
+    assert.deepEqual(config('server-01').database.replicas, [{ host: 'server-02', address: '10.71.32.12', port: 3306 }]);
+    assert.deepEqual(config('server-02').database.primary, { host: 'server-01', address: '10.71.32.11', port: 3306 });
+    assert.deepEqual(config('server-02').database.replicas, [{ host: 'server-02', address: '127.0.0.1', port: 3306 }]);
+    assert.equal(config('server-01').database.maxLagSeconds, 1);
+    assert.deepEqual(JSON.parse(files(planLab((await loadDesign('simple')).stack, FIXED), 'server-01', 'app').file('app.json')).database.replicas, []);
   });
 });

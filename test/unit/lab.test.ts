@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -10,7 +10,10 @@ import { planLab } from '../../src/lab/plan.ts';
 import { checkAddressSpace, LabError } from '../../src/lab/preflight.ts';
 import { probeCommand, probePassed } from '../../src/lab/probe.ts';
 import { stateFromPlan, writeState } from '../../src/lab/state.ts';
-import { pickStack } from '../../src/lab/status.ts';
+import { parseSlaveStatus, pickStack } from '../../src/lab/status.ts';
+import { checkLoadRequest } from '../../src/lab/load.ts';
+import { readOrCreateSecrets } from '../../src/lab/files.ts';
+import { formatLoad } from '../../src/load/format.ts';
 import { topology } from '../../src/lab/topology.ts';
 import { designFrom, FIXED } from '../helpers.ts';
 
@@ -149,5 +152,59 @@ describe('lab down, through the recording executor', () => {
     await withHome(async (home) => {
       await assert.rejects(down('nope', { home, executor: new RecordingExecutor(), say: () => undefined, volumes: false }), /there is no stack named 'nope'; no stack is up/);
     });
+  });
+});
+
+describe('replication status, load requests and secrets', () => {
+  test("a replica's SHOW SLAVE STATUS becomes its primary, threads, lag and last error", () => {
+    const running = parseSlaveStatus(`*************************** 1. row ***************************
+                Slave_IO_State: Waiting for master to send event
+                   Master_Host: 10.71.32.11
+              Slave_IO_Running: Yes
+             Slave_SQL_Running: Yes
+                 Last_IO_Error: 
+                Last_SQL_Error: 
+         Seconds_Behind_Master: 0
+`);
+    assert.deepEqual(running, { primary: '10.71.32.11', io: 'Yes', sql: 'Yes', lagSeconds: 0, error: null });
+    const cut = parseSlaveStatus(`   Master_Host: 10.71.32.11\n   Slave_IO_Running: Connecting\n   Slave_SQL_Running: Yes\n   Last_IO_Error: error reconnecting to master\n   Seconds_Behind_Master: NULL\n`);
+    assert.deepEqual(cut, { primary: '10.71.32.11', io: 'Connecting', sql: 'Yes', lagSeconds: null, error: 'error reconnecting to master' });
+    assert.equal(parseSlaveStatus(''), null, 'not a replica at all');
+  });
+
+  test('load is bounded in count, rate and time, and aimed only at the stack', () => {
+    const ok = { urls: ['http://www.foobar.com/', 'http://10.71.32.11/api/posts', 'http://127.0.0.1/'], requests: 100, rate: 50, connections: 5, timeoutS: 5 };
+    const cidrs = ['203.0.113.32/27', '10.71.32.0/24'];
+    assert.doesNotThrow(() => checkLoadRequest(ok, cidrs));
+    assert.throws(() => checkLoadRequest({ ...ok, urls: ['http://8.8.8.8/'] }, cidrs), /8\.8\.8\.8 is not an address of this stack/);
+    assert.throws(() => checkLoadRequest({ ...ok, urls: ['http://10.71.33.1/'] }, cidrs), /not an address of this stack/);
+    assert.throws(() => checkLoadRequest({ ...ok, urls: ['https://www.foobar.com/'] }, cidrs), /only http:\/\/ URLs/);
+    assert.throws(() => checkLoadRequest({ ...ok, urls: ['www.foobar.com'] }, cidrs), /is not a URL/);
+    assert.throws(() => checkLoadRequest({ ...ok, requests: 1_000_000 }, cidrs), /requests must be a whole number from 1 to 100000/);
+    assert.throws(() => checkLoadRequest({ ...ok, rate: 0 }, cidrs), /rate must be a whole number/);
+    assert.throws(() => checkLoadRequest({ ...ok, urls: [] }, cidrs), /say which URL/);
+  });
+
+  test('a load result reads as counts, failures and percentiles', () => {
+    const text = formatLoad({ urls: ['http://www.foobar.com/'], requests: 10, statuses: { '200': 9, '503': 1 }, failed: 1, errors: 0, timeouts: 0, latencyMs: { p50: 2, p90: 5, p99: 9, max: 12, mean: 3 }, durationS: 1, rps: 10 });
+    assert.match(text, /^10 requests to http:\/\/www\.foobar\.com\/ in 1\.0 s \(10 answers\/s\)$/m);
+    assert.match(text, /answers: {2}200 ×9, 503 ×1/);
+    assert.match(text, /failed: {3}1$/m);
+    assert.match(text, /p50 2 ms, p90 5 ms, p99 9 ms, max 12 ms/);
+  });
+
+  test("a stack's secrets are made once, and a secret added later joins the ones already there", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webstack-secrets-'));
+    try {
+      const file = join(dir, 'secrets.json');
+      writeFileSync(file, JSON.stringify({ dbPassword: 'old-db', appSecret: 'old-app' }));
+      const upgraded = readOrCreateSecrets(file);
+      assert.equal(upgraded.dbPassword, 'old-db');
+      assert.equal(upgraded.appSecret, 'old-app');
+      assert.match(upgraded.replicationPassword, /^[\w-]{24}$/);
+      assert.deepEqual(readOrCreateSecrets(file), upgraded, 'the new secret was written down');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
