@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { Logger } from 'pino';
+import { READ_YOUR_WRITES_S } from './config.ts';
 import { issueToken, tokenIsValid } from './csrf.ts';
 import { renderPage } from './page.ts';
 import { DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type PostStore } from './posts.ts';
@@ -25,7 +26,6 @@ const CSRF_COOKIE = 'foobar_csrf';
 /** Set on a write; while present, the client's reads prefer the primary. */
 export const WROTE_COOKIE = 'foobar_wrote';
 const MAX_BODY_BYTES = 16 * 1024;
-const READ_YOUR_WRITES_S = 5;
 
 export function createApp(options: AppOptions): Hono {
   const { store, hostName, secret, siteName, logger } = options;

@@ -10,7 +10,7 @@ import { systemExecutor } from '../lab/executor.ts';
 import { daemonPaths, stackPaths, webstackHome } from '../lab/paths.ts';
 import { checkMachine, LabError } from '../lab/preflight.ts';
 import { listStacks, readState, readStatus, supervisorAlive } from '../lab/state.ts';
-import { formatStatus, namespaceOfHost, pickStack, stackStatus, withReplication } from '../lab/status.ts';
+import { formatStatus, namespaceOfHost, pickStack, stackStatus, withBalancing, withReplication } from '../lab/status.ts';
 import { loadFrom, LOAD_DEFAULTS } from '../lab/load.ts';
 import { formatLoad } from '../load/format.ts';
 import { up } from '../lab/up.ts';
@@ -72,7 +72,7 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .option('--json', 'print one JSON object')
     .action(async (opts: { stack?: string; json?: boolean }) => {
-      const status = await withReplication(stackStatus(home(), pickStack(home(), opts.stack)), home(), systemExecutor);
+      const status = await withBalancing(await withReplication(stackStatus(home(), pickStack(home(), opts.stack)), home(), systemExecutor), home());
       io.stdout(opts.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
     });
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
-import type { AppConfig } from '../app/config.ts';
+import { READ_YOUR_WRITES_S, type AppConfig } from '../app/config.ts';
 import { bindAddresses, LOOPBACK, targetsOf } from './listeners.ts';
 import { APP_DATABASE, APP_USER } from './mariadb.ts';
 import { type Daemon } from './types.ts';
@@ -18,7 +18,6 @@ export const APP_KEEPALIVE_MS = 75_000;
 export const DB_TIMEOUT_MS = 500;
 /** The seeds' replica lag budget: a replica further behind serves no reads. */
 const MAX_LAG_S = 1;
-const READ_YOUR_WRITES_S = 5;
 
 export const app: Daemon = {
   name: 'app',

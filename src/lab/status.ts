@@ -1,3 +1,4 @@
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import type { Executor } from './executor.ts';
 import { readFaults, type Fault } from './faults.ts';
@@ -31,7 +32,18 @@ export interface StackStatus {
     readonly fault: Fault | null;
     /** For a replica: how its replication is doing (filled in by withReplication). */
     replication?: ReplicationStatus | null;
+    /** For a load balancer: its servers as HAProxy sees them (filled in by withBalancing). */
+    balancing?: readonly BalancedServer[] | null;
   }[];
+}
+
+export interface BalancedServer {
+  readonly backend: string;
+  readonly server: string;
+  /** HAProxy's word: UP, DOWN, 'UP 1/2' while going down, 'DOWN 1/2' while coming up, MAINT. */
+  readonly status: string;
+  /** The last health check's result, e.g. L7OK, L4CON (refused), L7TOUT (no answer). */
+  readonly check: string;
 }
 
 export function stackStatus(home: string, stack: string): StackStatus {
@@ -75,6 +87,42 @@ export async function withReplication(status: StackStatus, home: string, executo
   return status;
 }
 
+/** Adds each running load balancer's view of its servers, asked of HAProxy on its admin socket. */
+export async function withBalancing(status: StackStatus, home: string): Promise<StackStatus> {
+  for (const host of status.hosts) {
+    const haproxy = host.daemons.find((d) => d.name === 'haproxy');
+    if (!haproxy) continue;
+    const socket = join(daemonPaths(stackPaths(home, status.stack), host.name, 'haproxy').run, 'admin.sock');
+    const csv = haproxy.state === 'ready' || haproxy.state === 'unhealthy' ? await askSocket(socket, 'show stat\n').catch(() => null) : null;
+    host.balancing = csv === null ? null : parseHaproxyStats(csv);
+  }
+  return status;
+}
+
+/** The server rows of HAProxy's CSV statistics (`show stat`, or the stats page's `;csv`). */
+export function parseHaproxyStats(csv: string): BalancedServer[] {
+  const [head, ...rows] = csv.trim().split('\n');
+  const columns = (head ?? '').replace(/^# /, '').split(',');
+  const at = (fields: string[], name: string) => fields[columns.indexOf(name)] ?? '';
+  return rows
+    .map((row) => row.split(','))
+    .filter((fields) => !['FRONTEND', 'BACKEND'].includes(at(fields, 'svname')) && at(fields, 'pxname') !== '')
+    .map((fields) => ({ backend: at(fields, 'pxname'), server: at(fields, 'svname'), status: at(fields, 'status'), check: at(fields, 'check_status').replace(/^\* ?/, '') }));
+}
+
+/** One command on a Unix socket (HAProxy's admin socket: it answers and closes). */
+function askSocket(path: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    let answer = '';
+    socket.setTimeout(2_000, () => socket.destroy(new Error(`no answer on ${path}`)));
+    socket.on('connect', () => socket.write(command));
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
 /** The fields of `SHOW SLAVE STATUS\G` that say whether a replica keeps up. */
 export function parseSlaveStatus(text: string): ReplicationStatus | null {
   const fields = new Map(
@@ -109,7 +157,11 @@ export function formatStatus(s: StackStatus): string {
   const replication = s.hosts
     .filter((h) => h.replication !== undefined)
     .map((h) => `  ${h.name}: ${describeReplication(h.replication!)}`);
-  return `${s.stack} (${s.design}): ${s.phase}\n${[header, ...rows].map(line).join('\n')}\n${replication.length ? `replication:\n${replication.join('\n')}\n` : ''}`;
+  const balancing = s.hosts
+    .filter((h) => h.balancing !== undefined)
+    .map((h) => `  ${h.name}: ${h.balancing ? h.balancing.map((b) => `${b.server} ${b.status}${b.check ? ` (${b.check})` : ''}`).join(', ') : 'not known (HAProxy is not running)'}`);
+  const section = (title: string, lines: string[]) => (lines.length ? `${title}:\n${lines.join('\n')}\n` : '');
+  return `${s.stack} (${s.design}): ${s.phase}\n${[header, ...rows].map(line).join('\n')}\n${section('balancing', balancing)}${section('replication', replication)}`;
 }
 
 function describeReplication(r: ReplicationStatus | null): string {

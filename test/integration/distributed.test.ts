@@ -126,7 +126,11 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
       const result = await underLoad(async () => {
         expectOk(webstack('fail', 'server-01', '--how', 'kill', '--stack', stack), 'fail');
         detectedMs = (await waitForState('server-01', 'DOWN', 5_000)) - faultSince('server-01');
-        await sleep(2_000);
+        const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
+        const seen = status.hosts.find((h: { name: string }) => h.name === 'lb-01').balancing;
+        assert.deepEqual(seen.map((b: { server: string; status: string }) => `${b.server} ${b.status}`), ['server-01 DOWN', 'server-02 UP'], 'status shows what HAProxy sees');
+        assert.deepEqual(status.hosts.find((h: { name: string }) => h.name === 'server-01').fault.how, 'kill');
+        await sleep(1_000);
         expectOk(webstack('heal', 'server-01', '--stack', stack), 'heal');
       });
       t.diagnostic(`marked down after ${detectedMs} ms; ${result.requests} requests, ${result.failed} failed, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`);

@@ -10,7 +10,7 @@ import { planLab } from '../../src/lab/plan.ts';
 import { checkAddressSpace, LabError } from '../../src/lab/preflight.ts';
 import { probeCommand, probePassed } from '../../src/lab/probe.ts';
 import { stateFromPlan, writeState } from '../../src/lab/state.ts';
-import { parseSlaveStatus, pickStack } from '../../src/lab/status.ts';
+import { parseHaproxyStats, parseSlaveStatus, pickStack } from '../../src/lab/status.ts';
 import { checkLoadRequest } from '../../src/lab/load.ts';
 import { readOrCreateSecrets } from '../../src/lab/files.ts';
 import { formatLoad } from '../../src/load/format.ts';
@@ -170,6 +170,21 @@ describe('replication status, load requests and secrets', () => {
     const cut = parseSlaveStatus(`   Master_Host: 10.71.32.11\n   Slave_IO_Running: Connecting\n   Slave_SQL_Running: Yes\n   Last_IO_Error: error reconnecting to master\n   Seconds_Behind_Master: NULL\n`);
     assert.deepEqual(cut, { primary: '10.71.32.11', io: 'Connecting', sql: 'Yes', lagSeconds: null, error: 'error reconnecting to master' });
     assert.equal(parseSlaveStatus(''), null, 'not a replica at all');
+  });
+
+  test("HAProxy's CSV statistics become each server's state and last check, without frontends and backends", () => {
+    const csv = `# pxname,svname,qcur,status,weight,check_status,check_code
+www,FRONTEND,,OPEN,,,
+servers,server-01,0,UP,1,L7OK,200
+servers,server-02,0,DOWN,1,* L7TOUT,
+servers,BACKEND,0,UP,1,,
+stats,FRONTEND,,OPEN,,,
+`;
+    assert.deepEqual(parseHaproxyStats(csv), [
+      { backend: 'servers', server: 'server-01', status: 'UP', check: 'L7OK' },
+      { backend: 'servers', server: 'server-02', status: 'DOWN', check: 'L7TOUT' },
+    ]);
+    assert.deepEqual(parseHaproxyStats(''), []);
   });
 
   test('load is bounded in count, rate and time, and aimed only at the stack', () => {
