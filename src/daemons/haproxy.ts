@@ -15,7 +15,12 @@ const SYSTEM_USER = 'haproxy';
  * case (a database timeout and its fallback), or slow answers would be cut off.
  */
 export const SERVER_TIMEOUT_MS = 2_000;
-const CONNECT_TIMEOUT_MS = 1_000;
+/**
+ * Servers are on the same network: a connect takes well under a millisecond, so one that takes
+ * longer is to a cut-off server and is retried elsewhere. HAProxy also gives a health check at
+ * most min(timeout connect, inter) before its own timeout: short, so a frozen server fails fast.
+ */
+const CONNECT_TIMEOUT_MS = 250;
 
 export const haproxy: Daemon = {
   name: 'haproxy',
@@ -27,10 +32,11 @@ export const haproxy: Daemon = {
     const front = frontendAddresses(context);
     const stats = statsAddresses(context);
     const checks = design.policies.healthChecks;
-    // A check unanswered after 40% of the interval fails, and a server changing state is checked
-    // every quarter interval: with fall 2, one that stops answering is down within about 2 intervals.
+    // A check unanswered after 40% of the interval fails, and once one has failed the next ones
+    // follow at a tenth of the interval: with fall 2, a server that stops answering is down within
+    // about 1.5 intervals plus a check's timeout, and a single slow answer still does not take it out.
     const checkTimeout = Math.max(100, Math.round(checks.intervalMs * 0.4));
-    const fastInterval = Math.max(100, Math.round(checks.intervalMs / 4));
+    const fastInterval = Math.max(50, Math.round(checks.intervalMs / 10));
     const hostHeader = design.records.find((r) => r.name === design.entry)?.fqdn ?? design.domain;
     const config = `${header('#', context, 'haproxy')}
 global

@@ -122,7 +122,9 @@ export class Supervisor {
       appendLog(spec.log, `[webstack] ${spec.init.command.join(' ')} exited with status ${init.exitCode}\n${init.all ?? ''}\n`);
       if (init.exitCode !== 0) {
         this.set(d, 'failed');
-        return failureOf(spec, spec.init.command, `exited with status ${init.exitCode ?? 'unknown'}`);
+        // Installers end with pages of advice; the lines that say what went wrong come first.
+        const errors = String(init.all ?? '').split('\n').filter((line) => /error|fail|denied|cannot|can't/i.test(line)).slice(0, 5);
+        return failureOf(spec, spec.init.command, `exited with status ${init.exitCode ?? 'unknown'}${errors.length ? `:\n    ${errors.join('\n    ')}` : ''}`);
       }
     }
     this.launch(d);

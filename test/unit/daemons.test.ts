@@ -77,7 +77,7 @@ policies:
     const cfg = files(plan, 'lb-01', 'haproxy').file('haproxy.cfg');
     assert.match(cfg, /^ {4}balance leastconn$/m);
     assert.match(cfg, /http-check send meth GET uri \/ping ver HTTP\/1\.1 hdr Host www\.foobar\.com/);
-    assert.match(cfg, /default-server check inter 1000ms fastinter 250ms downinter 1000ms fall 3 rise 2/);
+    assert.match(cfg, /default-server check inter 1000ms fastinter 100ms downinter 1000ms fall 3 rise 2/);
     assert.match(cfg, /timeout check 400ms/);
     // Without a web tier the LB talks to the app servers themselves, on the design's app port.
     assert.match(cfg, /server app-01 10\.71\.64\.\d+:8080\n {4}server app-02 10\.71\.64\.\d+:8080/);
