@@ -24,7 +24,7 @@ export interface AppOptions {
 
 const CSRF_COOKIE = 'foobar_csrf';
 /** Set on a write; while present, the client's reads prefer the primary. */
-export const WROTE_COOKIE = 'foobar_wrote';
+const WROTE_COOKIE = 'foobar_wrote';
 const MAX_BODY_BYTES = 16 * 1024;
 
 export function createApp(options: AppOptions): Hono {

@@ -15,7 +15,7 @@ export const APP_KEEPALIVE_MS = 75_000;
  * Each database call's deadline: short, so that a frozen database costs a fallback. A read may
  * try two databases, so twice this stays well inside the load balancer's server timeout.
  */
-export const DB_TIMEOUT_MS = 500;
+const DB_TIMEOUT_MS = 500;
 /** The seeds' replica lag budget: a replica further behind serves no reads. */
 const MAX_LAG_S = 1;
 

@@ -14,7 +14,7 @@ const SYSTEM_USER = 'haproxy';
  * bounds what that costs a request before it is retried elsewhere. It must exceed the app's worst
  * case (a database timeout and its fallback), or slow answers would be cut off.
  */
-export const SERVER_TIMEOUT_MS = 2_000;
+const SERVER_TIMEOUT_MS = 2_000;
 /**
  * Servers are on the same network: a connect takes well under a millisecond, so one that takes
  * longer is to a cut-off server and is retried elsewhere. HAProxy also gives a health check at
@@ -115,7 +115,7 @@ function frontendAddresses({ design, host }: DaemonContext): string[] {
 }
 
 /** The stats page and metrics: private networks only (loopback when the host has none). */
-export function statsAddresses({ design, host }: DaemonContext): string[] {
+function statsAddresses({ design, host }: DaemonContext): string[] {
   const addresses = design.networks.filter((n) => n.exposure === 'private' && host.addresses[n.name]).map((n) => host.addresses[n.name]!);
   return addresses.length > 0 ? addresses : [LOOPBACK];
 }

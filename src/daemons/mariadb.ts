@@ -11,7 +11,7 @@ import { header, type Daemon } from './types.ts';
 
 export const APP_DATABASE = 'foobar';
 export const APP_USER = 'foobar';
-export const REPLICATION_USER = 'replication';
+const REPLICATION_USER = 'replication';
 const SYSTEM_USER = 'mysql';
 /** A replica notices a silent primary after this many seconds (heartbeats come at half of it). */
 const REPLICA_NET_TIMEOUT_S = 10;
