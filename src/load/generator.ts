@@ -37,18 +37,30 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
   const [first, ...rest] = options.urls.map((u) => new URL(u));
   if (!first) throw new Error('no URL to load');
   if (rest.some((u) => u.origin !== first.origin)) throw new Error('every URL of one run must be on the same origin');
-  const result = await autocannon({
-    url: first.origin,
-    requests: [first, ...rest].map((u) => ({ method: 'GET', path: u.pathname + u.search })),
-    amount: options.requests,
-    overallRate: options.rate,
-    connections: Math.min(options.connections, options.requests),
-    timeout: options.timeoutS,
+  // autocannon ends a run on its once-a-second tick, so its own duration is rounded up to whole
+  // seconds: the rate is measured here, from the start to the last answer or error.
+  const started = performance.now();
+  let lastSeen = started;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: first.origin,
+        requests: [first, ...rest].map((u) => ({ method: 'GET', path: u.pathname + u.search })),
+        amount: options.requests,
+        overallRate: options.rate,
+        connections: Math.min(options.connections, options.requests),
+        timeout: options.timeoutS,
+      },
+      (error: unknown, done: autocannon.Result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(done)),
+    );
+    const seen = () => (lastSeen = performance.now());
+    instance.on('response', seen);
+    instance.on('reqError', seen);
   });
   const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, (s as { count: number }).count]));
   const answered = Object.values(statuses).reduce((a, b) => a + b, 0);
   const bad = Object.entries(statuses).filter(([code]) => Number(code) >= 400).reduce((sum, [, n]) => sum + n, 0);
-  const durationS = result.duration;
+  const durationS = Math.round(lastSeen - started) / 1000;
   return {
     urls: options.urls,
     requests: answered + result.errors,

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -14,6 +16,7 @@ import { parseHaproxyStats, parseSlaveStatus, pickStack } from '../../src/lab/st
 import { checkLoadRequest } from '../../src/lab/load.ts';
 import { readOrCreateSecrets } from '../../src/lab/files.ts';
 import { formatLoad } from '../../src/load/format.ts';
+import { generateLoad } from '../../src/load/generator.ts';
 import { topology } from '../../src/lab/topology.ts';
 import { designFrom, FIXED } from '../helpers.ts';
 
@@ -220,6 +223,28 @@ stats,FRONTEND,,OPEN,,,
       assert.deepEqual(readOrCreateSecrets(file), upgraded, 'the new secret was written down');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the load generator', () => {
+  test('counts answers by status, counts 400 and above and unanswered requests as failed, and measures its own rate', async () => {
+    const server = createServer((req, res) => {
+      res.statusCode = req.url === '/down' ? 503 : 200;
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const result = await generateLoad({ urls: [`http://127.0.0.1:${port}/`, `http://127.0.0.1:${port}/down`], requests: 40, rate: 400, connections: 1, timeoutS: 5 });
+      assert.deepEqual(result.statuses, { '200': 20, '503': 20 });
+      assert.equal(result.requests, 40);
+      assert.equal(result.failed, 20);
+      assert.equal(result.errors, 0);
+      assert.ok(result.durationS > 0 && result.durationS < 1, `measured ${result.durationS} s, not autocannon's whole seconds`);
+      assert.ok(result.rps > 0 && result.latencyMs.p50 <= result.latencyMs.p99 && result.latencyMs.p99 <= result.latencyMs.max);
+    } finally {
+      server.close();
     }
   });
 });
