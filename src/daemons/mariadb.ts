@@ -32,12 +32,17 @@ export const mariadb: Daemon = {
     const serverId = design.hosts.findIndex((h) => h.name === host.name) + 1;
     const initFile = join(paths.config, 'init.sql');
     const myCnf = join(paths.config, 'my.cnf');
+    // The lab's hosts share the machine's /tmp, and mariadbd deletes every #sql* file in its tmpdir
+    // when it starts: one server starting removed another's temporary tables mid-install. Each
+    // server gets a tmpdir of its own, as it would on a host of its own.
+    const tmpDir = join(paths.run, 'tmp');
     const config = `${header('#', context, 'mariadb')}
 [mariadbd]
 user = ${SYSTEM_USER}
 datadir = ${dataDir}
 socket = ${join(paths.run, 'mysqld.sock')}
 pid-file = ${join(paths.run, 'mysqld.pid')}
+tmpdir = ${tmpDir}
 bind-address = ${addresses.join(',')}
 port = ${PORTS.mysql}
 server-id = ${serverId}
@@ -94,10 +99,11 @@ socket = ${join(paths.run, 'mysqld.sock')}
       dirs: [
         { path: paths.data, owner: SYSTEM_USER },
         { path: paths.run, owner: SYSTEM_USER },
+        { path: tmpDir, owner: SYSTEM_USER },
       ],
       copies: [],
       init: {
-        command: ['mariadb-install-db', '--no-defaults', `--datadir=${dataDir}`, `--user=${SYSTEM_USER}`, '--auth-root-authentication-method=socket', '--skip-test-db'],
+        command: ['mariadb-install-db', '--no-defaults', `--datadir=${dataDir}`, `--user=${SYSTEM_USER}`, '--auth-root-authentication-method=socket', '--skip-test-db', `--tmpdir=${tmpDir}`],
         creates: join(dataDir, 'mysql'),
       },
       readiness: { kind: 'tcp', address: addresses[0]!, port: PORTS.mysql },
