@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Executor } from './executor.ts';
 import { namespacePids } from './down.ts';
 import { stackPaths } from './paths.ts';
 import { LabError } from './preflight.ts';
-import { readState, readStatus, supervisorAlive, writeJsonAtomic, type StackState } from './state.ts';
+import { readFaults, readStatus, writeJsonAtomic } from './state.ts';
+import { runningHost } from './status.ts';
 
 // `fail` and `heal`: break one host of a running stack the way real servers break, and mend it.
 //   kill   — SIGKILL every process in the host's namespace (a crash, a power cut);
@@ -34,18 +34,10 @@ export interface FaultOptions {
   readonly readyTimeoutMs?: number;
 }
 
-export function readFaults(file: string): Faults {
-  if (!existsSync(file)) return {};
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Faults;
-  } catch {
-    return {};
-  }
-}
-
 export async function fail(stack: string, host: string, how: FaultKind, options: FaultOptions): Promise<Fault> {
   const { home, executor, say } = options;
-  const { state, namespace } = runningHost(home, stack, host);
+  const { host: found } = runningHost(home, stack, host);
+  const namespace = found.namespace;
   const file = stackPaths(home, stack).faults;
   const faults = readFaults(file);
   const current = faults[host];
@@ -55,7 +47,7 @@ export async function fail(stack: string, host: string, how: FaultKind, options:
   const fault: Fault = { how, since: new Date().toISOString(), links };
   // Recorded first: the supervisor must know the daemons' deaths are deliberate before they happen.
   writeJsonAtomic(file, { ...faults, [host]: fault });
-  const daemons = state.hosts.find((h) => h.name === host)!.daemons;
+  const daemons = found.daemons;
   if (how === 'cut') {
     for (const link of links) await executor.run(['ip', '-n', namespace, 'link', 'set', link, 'down']);
     say(`${host}: cut off (${links.join(', ') || 'no interface was up'} down); its daemons run but nothing reaches them`);
@@ -70,7 +62,8 @@ export async function fail(stack: string, host: string, how: FaultKind, options:
 
 export async function heal(stack: string, host: string, options: FaultOptions): Promise<void> {
   const { home, executor, say } = options;
-  const { state, namespace } = runningHost(home, stack, host);
+  const { state, host: found } = runningHost(home, stack, host);
+  const namespace = found.namespace;
   const paths = stackPaths(home, stack);
   const faults = readFaults(paths.faults);
   const fault = faults[host];
@@ -83,7 +76,6 @@ export async function heal(stack: string, host: string, options: FaultOptions): 
   process.kill(state.supervisor!.pid, 'SIGUSR2');
   say(`${host}: ${fault.how === 'kill' ? 'starting its daemons again' : fault.how === 'freeze' ? 'running again' : 'links up again'}`);
 
-  const daemons = state.hosts.find((h) => h.name === host)!.daemons;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
   for (;;) {
     const status = readStatus(paths.daemons);
@@ -94,16 +86,7 @@ export async function heal(stack: string, host: string, options: FaultOptions): 
     }
     await sleep(100);
   }
-  say(`  ready: ${daemons.join(', ') || 'no daemons'}`);
-}
-
-function runningHost(home: string, stack: string, host: string): { state: StackState; namespace: string } {
-  const state = readState(home, stack);
-  if (!state) throw new LabError(`there is no stack named '${stack}'.`);
-  const found = state.hosts.find((h) => h.name === host);
-  if (!found) throw new LabError(`stack '${stack}' has no host '${host}'; its hosts: ${state.hosts.map((h) => h.name).join(', ')}.`);
-  if (!supervisorAlive(state)) throw new LabError(`stack '${stack}' is not running; start it with \`npx webstack up\`.`);
-  return { state, namespace: found.namespace };
+  say(`  ready: ${found.daemons.join(', ') || 'no daemons'}`);
 }
 
 async function upLinks(namespace: string, executor: Executor): Promise<string[]> {

@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { execa } from 'execa';
 import { LIMITS, type LoadOptions, type LoadResult } from '../load/generator.ts';
 import { LabError } from './preflight.ts';
-import { readState, supervisorAlive } from './state.ts';
+import { runningHost } from './status.ts';
 
 // Load from inside a stack: the generator runs in one of the stack's hosts (the client by
 // default), so its traffic can only reach the lab's own addresses; bounded in count, rate and time.
@@ -17,11 +17,7 @@ export interface LoadRequest extends LoadOptions {
 export const LOAD_DEFAULTS = { requests: 1000, rate: 100, connections: 10, timeoutS: 10 } as const;
 
 export async function loadFrom(home: string, stack: string, request: LoadRequest): Promise<LoadResult> {
-  const state = readState(home, stack);
-  if (!state) throw new LabError(`there is no stack named '${stack}'.`);
-  if (!supervisorAlive(state)) throw new LabError(`stack '${stack}' is not running; start it with \`npx webstack up\`.`);
-  const host = state.hosts.find((h) => h.name === request.from);
-  if (!host) throw new LabError(`stack '${stack}' has no host '${request.from}' to send load from; its hosts: ${state.hosts.map((h) => h.name).join(', ')}.`);
+  const { state, host } = runningHost(home, stack, request.from);
   checkLoadRequest(request, state.networks.map((n) => n.cidr));
 
   const options: LoadOptions = { urls: request.urls, requests: request.requests, rate: request.rate, connections: request.connections, timeoutS: request.timeoutS };

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { Faults } from './faults.ts';
 import type { LabPlan } from './plan.ts';
 import type { SupervisorStatus } from './supervisor.ts';
 import { stackPaths } from './paths.ts';
@@ -65,6 +66,15 @@ export function listStacks(home: string): string[] {
     .filter((e) => e.isDirectory() && existsSync(join(home, e.name, 'state.json')))
     .map((e) => e.name)
     .sort();
+}
+
+/** The faults `fail` recorded in `file`; none when it is missing (or unreadable, mid-write by another process). */
+export function readFaults(file: string): Faults {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Faults;
+  } catch {
+    return {};
+  }
 }
 
 /** The supervisor's status file, or null before it has written one. */

@@ -1,13 +1,14 @@
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import type { Executor } from './executor.ts';
-import { readFaults, type Fault } from './faults.ts';
-import { listStacks, readState, readStatus, supervisorAlive } from './state.ts';
+import type { Fault } from './faults.ts';
+import { listStacks, readFaults, readState, readStatus, supervisorAlive, type StackState } from './state.ts';
 import { daemonPaths, stackPaths } from './paths.ts';
 import { LabError } from './preflight.ts';
 
 // Status is data: computed from the stack's record, the supervisor's status file and the faults
-// file, then printed as text or JSON. Only the replicas' lag needs a look inside a namespace.
+// file, then printed as text or JSON. Only the live details ask the daemons themselves: each
+// replica's lag (inside its namespace) and each HAProxy's view of its servers (its admin socket).
 
 export interface ReplicationStatus {
   /** The address it replicates from. */
@@ -184,8 +185,20 @@ export function pickStack(home: string, requested: string | undefined): string {
 }
 
 export function namespaceOfHost(home: string, stack: string, host: string): string {
-  const state = readState(home, stack)!;
+  return hostOf(home, stack, host).host.namespace;
+}
+
+/** A host of a stack, from its record; the stack's supervisor must be running. */
+export function runningHost(home: string, stack: string, host: string): { state: StackState; host: StackState['hosts'][number] } {
+  const found = hostOf(home, stack, host);
+  if (!supervisorAlive(found.state)) throw new LabError(`stack '${stack}' is not running; start it with \`npx webstack up\`.`);
+  return found;
+}
+
+function hostOf(home: string, stack: string, host: string): { state: StackState; host: StackState['hosts'][number] } {
+  const state = readState(home, stack);
+  if (!state) throw new LabError(`there is no stack named '${stack}'.`);
   const found = state.hosts.find((h) => h.name === host);
   if (!found) throw new LabError(`stack '${stack}' has no host '${host}'; its hosts: ${state.hosts.map((h) => h.name).join(', ')}.`);
-  return found.namespace;
+  return { state, host: found };
 }

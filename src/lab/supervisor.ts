@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import type { DaemonSpec } from '../daemons/types.ts';
 import { describeProbe, probeCommand, probePassed } from './probe.ts';
-import { writeJsonAtomic } from './state.ts';
+import { readFaults, writeJsonAtomic } from './state.ts';
 
 // webstack's own supervisor (no systemd): one long-lived process per stack that starts every
 // daemon in its host's namespace, tier by tier with readiness probes in between, restarts a
@@ -162,11 +162,7 @@ export class Supervisor {
 
   /** The hosts `fail` has broken and `heal` has not mended yet. */
   private faultedHosts(): Set<string> {
-    try {
-      return new Set(Object.keys(JSON.parse(readFileSync(this.faultsFile, 'utf8')) as Record<string, unknown>));
-    } catch {
-      return new Set();
-    }
+    return new Set(Object.keys(readFaults(this.faultsFile)));
   }
 
   /** After `heal`: start the mended hosts' killed daemons again, tier by tier, and re-probe the others. */
