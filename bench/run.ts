@@ -41,13 +41,13 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
   const { fileURLToPath } = await import('node:url');
   const { up } = await import('../src/lab/up.ts');
   const { down } = await import('../src/lab/down.ts');
-  const { systemExecutor } = await import('../src/lab/executor.ts');
-  const { webstackHome } = await import('../src/lab/paths.ts');
+  const { namespaceTarget } = await import('../src/lab/target.ts');
+  const { webstackHome } = await import('../src/plan/paths.ts');
   const { readState } = await import('../src/lab/state.ts');
   const { stack: design } = await loadDesign('simple');
   const name = 'bench-simple';
   const home = webstackHome();
-  const lab = { home, executor: systemExecutor, say: () => undefined };
+  const lab = { home, target: namespaceTarget, say: () => undefined };
   const install = { repoRoot: fileURLToPath(new URL('..', import.meta.url)), node: process.execPath };
   const timed = async (fn: () => Promise<unknown>) => {
     const start = performance.now();
@@ -89,11 +89,11 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
   try {
     await up(distributed, { ...lab, name: dist, install, designRef: 'distributed' });
     // Warm-up: connections, JIT and the database's caches.
-    await loadFrom(home, dist, { ...shape, requests: 300, from: 'client', urls: ['http://www.foobar.com/'] });
+    await loadFrom(home, dist, { ...shape, requests: 300, from: 'client', urls: ['http://www.foobar.com/'] }, namespaceTarget);
     for (let i = 0; i < rounds; i++) {
-      viaLb.push(await loadFrom(home, dist, { ...shape, from: 'client', urls: ['http://www.foobar.com/'] }));
+      viaLb.push(await loadFrom(home, dist, { ...shape, from: 'client', urls: ['http://www.foobar.com/'] }, namespaceTarget));
       // lb-01 is the one host besides the servers on the private network.
-      direct.push(await loadFrom(home, dist, { ...shape, from: 'lb-01', urls: ['http://10.71.32.11/'] }));
+      direct.push(await loadFrom(home, dist, { ...shape, from: 'lb-01', urls: ['http://10.71.32.11/'] }, namespaceTarget));
     }
   } finally {
     if (readState(home, dist)) await down(dist, { ...lab, volumes: true });

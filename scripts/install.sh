@@ -23,12 +23,17 @@ if [ "$(node_major)" -lt 20 ]; then
   say "webstack needs Node.js 20 or newer, and this machine has $(node --version); install a newer one (Debian 13: apt-get install nodejs)."; exit 1
 fi
 
-# program -> Debian package; keep in step with REQUIRED_PROGRAMS in src/lab/preflight.ts.
-LAB_PROGRAMS="ip:iproute2 curl:curl dig:bind9-dnsutils knotd:knot nginx:nginx-light mariadbd:mariadb-server mariadb:mariadb-client haproxy:haproxy tail:coreutils"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# The Debian packages come from the daemon registry (src/daemons/registry.ts), so that a daemon
+# added there is installed here too.
+packages=$(node bin/webstack.js packages)
 missing=""
-for entry in $LAB_PROGRAMS; do
-  program=${entry%%:*}; package=${entry#*:}
-  if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$program" >/dev/null 2>&1; then missing="$missing $package"; fi
+for package in $packages; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then missing="$missing $package"; fi
 done
 if [ -n "$missing" ]; then
   if [ "$(id -u)" != 0 ]; then say "the lab needs:$missing; run this script as root (sudo bash scripts/install.sh), or: sudo apt-get install$missing"; exit 1; fi
@@ -41,9 +46,4 @@ if [ -n "$missing" ]; then
   apt-get update -qq
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
-
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -1,4 +1,4 @@
-import { hostListeners } from '../design/ports.ts';
+import { hostListeners } from '../daemons/registry.ts';
 import type { ResolvedStack } from '../design/types.ts';
 import { CLIENT } from '../design/vocabulary.ts';
 import { finding, listing, type Finding } from './finding.ts';

@@ -27,6 +27,8 @@ export const AppConfigSchema = z.strictObject({
   }),
   /** After a write, the client's reads go to the primary for this long. */
   readYourWritesSeconds: z.number().int().positive(),
+  /** Where the load balancer checks this server's health: the design's policies.healthChecks.path. */
+  healthPath: z.string().startsWith('/').default('/healthz'),
   /** Longer than the proxy's idle timeout, so the proxy, not the app, closes idle connections. */
   keepAliveTimeoutMs: z.number().int().positive(),
 });

@@ -36,7 +36,7 @@ for (let attempt = 1; ; attempt++) {
 }
 store.startMonitoring();
 
-const app = createApp({ store, hostName: config.host, secret: config.secret, siteName: config.siteName, readYourWritesSeconds: config.readYourWritesSeconds, logger });
+const app = createApp({ store, hostName: config.host, secret: config.secret, siteName: config.siteName, readYourWritesSeconds: config.readYourWritesSeconds, healthPath: config.healthPath, logger });
 const server = serve({ fetch: app.fetch, hostname: config.listen, port: config.port }, (info) =>
   logger.info({ address: info.address, port: info.port }, 'listening'),
 ) as Server;

@@ -19,6 +19,8 @@ export interface AppOptions {
   readonly siteName: string;
   /** After a write, the client reads from the primary for this long, so it sees its own write. */
   readonly readYourWritesSeconds?: number;
+  /** The design's health-check path (policies.healthChecks.path); /healthz answers too. */
+  readonly healthPath?: string;
   readonly logger?: Logger;
 }
 
@@ -31,6 +33,7 @@ export function createApp(options: AppOptions): Hono {
   const { store, hostName, secret, siteName, logger } = options;
   const readYourWrites = options.readYourWritesSeconds ?? READ_YOUR_WRITES_S;
   const app = new Hono();
+  const healthPaths = [...new Set(['/healthz', options.healthPath ?? '/healthz'])];
   const justWrote = (c: Context) => getCookie(c, WROTE_COOKIE) !== undefined;
   const rememberWrite = (c: Context) => setCookie(c, WROTE_COOKIE, '1', { httpOnly: true, sameSite: 'Lax', path: '/', maxAge: readYourWrites });
 
@@ -39,18 +42,20 @@ export function createApp(options: AppOptions): Hono {
     await next();
     c.header('X-Served-By', hostName);
     // Health probes arrive every few seconds; they would drown the log.
-    const level = c.req.path === '/healthz' && c.res.status === 200 ? 'debug' : 'info';
+    const level = healthPaths.includes(c.req.path) && c.res.status === 200 ? 'debug' : 'info';
     logger?.[level]({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
   });
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `the request body is larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
 
   // For the load balancer: this server can serve pages if some database answers reads. It reports
   // the store's last checks instead of querying, so a frozen database never slows the answer.
-  app.get('/healthz', (c) => {
-    const health = store.health();
-    const body = { status: health.readable ? 'ok' : 'failing', host: hostName, reads: health.readable, writes: health.writable, databases: health.sources };
-    return c.json(body, health.readable ? 200 : 503);
-  });
+  for (const path of healthPaths) {
+    app.get(path, (c) => {
+      const health = store.health();
+      const body = { status: health.readable ? 'ok' : 'failing', host: hostName, reads: health.readable, writes: health.writable, databases: health.sources };
+      return c.json(body, health.readable ? 200 : 503);
+    });
+  }
 
   app.get('/', async (c) => {
     const before = pageCursor(c.req.query('before'));

@@ -1,13 +1,7 @@
-import { DesignError, formatProblem } from '../design/problems.ts';
-import { LabError } from '../lab/preflight.ts';
+import { DesignError, formatProblem, UsageError } from '../design/problems.ts';
+import { LabError } from '../lab/errors.ts';
 
-/** A mistake in how webstack was called: printed as one sentence, exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
 /** 1: `check --strict` found something, or the lab could not do what was asked. */
 export const EXIT = { ok: 0, findings: 1, failed: 1, usage: 2, internal: 70 } as const;
@@ -21,7 +15,7 @@ export function reportError(error: unknown, stderr: (text: string) => void): num
     return EXIT.usage;
   }
   if (error instanceof LabError) {
-    stderr(`webstack: ${error.message}\n`);
+    stderr(`webstack: ${error.message}\n  fix: ${error.fix}\n  (error ${error.code}; docs/lab.md lists every lab error)\n`);
     return EXIT.failed;
   }
   if (error instanceof UsageError) {

@@ -1,27 +1,32 @@
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { requiredPackages } from '../daemons/registry.ts';
 import { loadDesign } from '../design/load.ts';
-import { down } from '../lab/down.ts';
-import { fail, FAULT_KINDS, heal, type FaultKind } from '../lab/faults.ts';
-import { systemExecutor } from '../lab/executor.ts';
-import { daemonPaths, stackPaths, webstackHome } from '../lab/paths.ts';
-import { checkMachine, LabError } from '../lab/preflight.ts';
-import { listStacks, readState, readStatus, supervisorAlive } from '../lab/state.ts';
-import { formatStatus, namespaceOfHost, pickStack, stackStatus, withBalancing, withReplication } from '../lab/status.ts';
-import { loadFrom, LOAD_DEFAULTS } from '../lab/load.ts';
+import { daemonPaths, stackPaths, webstackHome } from '../plan/paths.ts';
+import { checkCanGoDown, down } from '../lab/down.ts';
+import { labError } from '../lab/errors.ts';
+import { fail, heal } from '../lab/faults.ts';
+import { checkMachine } from '../lab/preflight.ts';
+import { RecordingTarget } from '../lab/recording-target.ts';
+import { FAULT_KINDS, hostRecord, listStacks, pickStack, readState, readStatus, supervisorAlive, type FaultKind } from '../lab/state.ts';
+import { formatStatus, stackStatus, withObservations } from '../lab/status.ts';
+import { namespaceTarget } from '../lab/target.ts';
+import { checkLoadInput, loadFrom, LOAD_DEFAULTS } from '../lab/load.ts';
 import { formatLoad } from '../load/format.ts';
 import { up } from '../lab/up.ts';
 import { EXIT, UsageError } from './errors.ts';
 import type { Io } from './main.ts';
 
 // The lab's verbs, named as docker compose users expect: up, down, status, exec, logs, ls; and
-// the ones to break it: fail, heal.
+// the ones to break it: fail, heal, load.
 
 const STACK_NAME = /^[a-z][a-z0-9-]{0,11}$/;
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const target = namespaceTarget;
 
 export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => void, designHelp: string): void {
   const home = () => webstackHome();
@@ -29,19 +34,39 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
 
   cli
     .command('up')
-    .description('run the design on this machine: a network namespace per host, the real daemons, a client')
+    .description('run the design on this machine (a network namespace per host, the real daemons, a client); on a running stack, apply what changed')
     .argument('<design>', designHelp)
     .option('--name <name>', "the stack's name (default: the design's)")
-    .action(async (ref: string, opts: { name?: string }) => {
+    .option('--dry-run', 'print every step up would take, in order, and change nothing')
+    .action(async (ref: string, opts: { name?: string; dryRun?: boolean }) => {
       if (opts.name !== undefined && !STACK_NAME.test(opts.name)) {
         throw new UsageError(`--name '${opts.name}' is not a stack name: lower-case letters, digits and '-', starting with a letter, at most 12 characters.`);
       }
       const { stack: design } = await loadDesign(ref);
       const name = opts.name ?? design.stack;
+      const designDir = existsSync(ref) && statSync(ref).isFile() ? dirname(resolve(ref)) : process.cwd();
+      const install = { repoRoot, node: process.execPath };
+      if (opts.dryRun) {
+        // The real machine answers the read-only questions (routes, namespaces); everything else is
+        // printed, and the records go to a scratch directory that is removed afterwards.
+        const scratch = mkdtempSync(join(tmpdir(), 'webstack-dry-run-'));
+        const running = readState(home(), name);
+        if (running) say(`${name} is already on this machine; this is what a new stack of that name would take (a running stack takes only what changed).`);
+        say(`${name}: the steps of up ${ref}, in order (nothing is changed):`);
+        const dry = new RecordingTarget({ query: target.query, onStep: (step) => say(`  ${step}`) });
+        try {
+          await up(design, { home: scratch, target: dry, say: (line) => say(`  # ${line.trim()}`), name, designRef: ref, designDir, install, lock: join(scratch, 'lock'), readOnlySecrets: true });
+          await dry.settled();
+        } finally {
+          rmSync(scratch, { recursive: true, force: true });
+        }
+        return;
+      }
+      checkMachine();
       say(`${name}: bringing up ${ref}`);
       const started = performance.now();
-      const { plan, alreadyUp } = await up(design, { home: home(), executor: systemExecutor, say, name, designRef: ref, designDir: existsSync(ref) && statSync(ref).isFile() ? dirname(resolve(ref)) : process.cwd(), install: { repoRoot, node: process.execPath } });
-      if (alreadyUp) return;
+      const { plan, outcome } = await up(design, { home: home(), target, say, name, designRef: ref, designDir, install });
+      if (outcome !== 'created') return;
       const www = design.records.find((r) => r.name === design.entry) ?? design.records[0];
       const client = plan.topology.hosts.find((h) => h.kind === 'client')!;
       say(`${name} is up in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
@@ -61,8 +86,9 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .option('--volumes', "also remove the stack's data (databases)")
     .action(async (stack: string, opts: { volumes?: boolean }) => {
       checkMachine();
+      checkCanGoDown(home(), stack, Boolean(opts.volumes));
       say(`${stack}: going down`);
-      await down(stack, { home: home(), executor: systemExecutor, say, volumes: Boolean(opts.volumes) });
+      await down(stack, { home: home(), target, say, volumes: Boolean(opts.volumes) });
       say(`${stack} is down.`);
     });
 
@@ -72,7 +98,7 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .option('--json', 'print one JSON object')
     .action(async (opts: { stack?: string; json?: boolean }) => {
-      const status = await withBalancing(await withReplication(stackStatus(home(), pickStack(home(), opts.stack)), home(), systemExecutor), home());
+      const status = await withObservations(stackStatus(home(), pickStack(home(), opts.stack)), home(), target);
       io.stdout(opts.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
     });
 
@@ -85,7 +111,7 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .action(async (host: string, opts: { how: string; stack?: string }) => {
       if (!(FAULT_KINDS as readonly string[]).includes(opts.how)) throw new UsageError(`--how '${opts.how}' is not a way to fail; use one of: ${FAULT_KINDS.join(', ')}.`);
       checkMachine();
-      await fail(pickStack(home(), opts.stack), host, opts.how as FaultKind, { home: home(), executor: systemExecutor, say });
+      await fail(pickStack(home(), opts.stack), host, opts.how as FaultKind, { home: home(), target, say });
     });
 
   cli
@@ -95,7 +121,7 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .action(async (host: string, opts: { stack?: string }) => {
       checkMachine();
-      await heal(pickStack(home(), opts.stack), host, { home: home(), executor: systemExecutor, say });
+      await heal(pickStack(home(), opts.stack), host, { home: home(), target, say });
     });
 
   cli
@@ -110,9 +136,12 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .option('--json', 'print one JSON object')
     .action(async (urls: string[], opts: { requests: number; rate: number; connections: number; timeout: number; from: string; stack?: string; json?: boolean }) => {
+      const request = { urls, requests: opts.requests, rate: opts.rate, connections: opts.connections, timeoutS: opts.timeout, from: opts.from };
+      // Bad input is refused before anything else is looked at (exit 2).
+      checkLoadInput(request);
       checkMachine();
       const stack = pickStack(home(), opts.stack);
-      const result = await loadFrom(home(), stack, { urls, requests: opts.requests, rate: opts.rate, connections: opts.connections, timeoutS: opts.timeout, from: opts.from });
+      const result = await loadFrom(home(), stack, request, target);
       io.stdout(opts.json ? JSON.stringify(result, null, 2) + '\n' : formatLoad(result));
       if (result.failed > 0) setExit(EXIT.failed);
     });
@@ -142,8 +171,7 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .action(async (host: string, command: string[], opts: { stack?: string }) => {
       checkMachine();
       const stack = pickStack(home(), opts.stack);
-      const ns = namespaceOfHost(home(), stack, host);
-      setExit(await passThrough(['ip', 'netns', 'exec', ns, ...command]));
+      setExit(await passThrough(target.inHost(hostRecord(home(), stack, host).host.namespace, command)));
     });
 
   cli
@@ -156,17 +184,22 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .option('-n, --tail <lines>', 'only the last lines', (v) => Number(v))
     .action(async (host: string, daemon: string | undefined, opts: { stack?: string; follow?: boolean; tail?: number }) => {
       const stack = pickStack(home(), opts.stack);
-      namespaceOfHost(home(), stack, host);
-      const state = readState(home(), stack)!;
-      const daemons = state.hosts.find((h) => h.name === host)!.daemons;
+      const { daemons } = hostRecord(home(), stack, host).host;
       if (daemon !== undefined && !daemons.includes(daemon)) {
-        throw new LabError(`host ${host} runs no daemon '${daemon}'; it runs: ${daemons.join(', ') || 'none'}.`);
+        throw labError('no-daemon', `host ${host} runs no daemon '${daemon}'; it runs: ${daemons.join(', ') || 'none'}.`, `npx webstack logs ${host}`);
       }
       const files = (daemon ? [daemon] : daemons).map((d) => daemonPaths(stackPaths(home(), stack), host, d).log).filter((f) => existsSync(f));
       if (files.length === 0) return io.stderr(`no logs yet for ${host}\n`);
       const args = [...(opts.follow ? ['-F'] : []), '-n', opts.tail !== undefined && Number.isInteger(opts.tail) ? String(opts.tail) : '+1', ...(files.length === 1 ? ['-q'] : ['-v']), ...files];
       setExit(await passThrough(['tail', ...args]));
     });
+}
+
+export function addPackagesCommand(cli: Command, io: Io): void {
+  cli
+    .command('packages')
+    .description("the Debian packages the lab's daemons need, one a line (scripts/install.sh installs them)")
+    .action(() => io.stdout(requiredPackages().join('\n') + '\n'));
 }
 
 function toInt(value: string): number {
@@ -178,7 +211,7 @@ function toInt(value: string): number {
 function passThrough(argv: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
-    child.once('error', (error) => reject(new LabError(`cannot run ${argv[0]}: ${error.message}`)));
+    child.once('error', (error) => reject(labError('command-failed', `cannot run ${argv[0]}: ${error.message}`)));
     child.once('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
   });
 }

@@ -11,7 +11,7 @@ import { renderMermaid } from '../diagram/mermaid.ts';
 import { renderSvg } from '../diagram/svg.ts';
 import { EXIT, reportError, UsageError } from './errors.ts';
 import { writeFileAtomic } from './files.ts';
-import { addLabCommands } from './lab.ts';
+import { addLabCommands, addPackagesCommand } from './lab.ts';
 
 // The command line: parse arguments, call the pure core, print, exit. Nothing else.
 
@@ -87,6 +87,7 @@ function program(io: Io, setExit: (code: number) => void): Command {
     });
 
   addLabCommands(cli, io, setExit, DESIGN_HELP);
+  addPackagesCommand(cli, io);
   return cli;
 }
 

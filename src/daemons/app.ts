@@ -3,7 +3,7 @@ import { PORTS } from '../design/ports.ts';
 import { READ_YOUR_WRITES_S, type AppConfig } from '../app/config.ts';
 import { bindAddresses, LOOPBACK, targetsOf } from './listeners.ts';
 import { APP_DATABASE, APP_USER } from './mariadb.ts';
-import { type Daemon } from './types.ts';
+import { listener, type RunnableDaemon } from './types.ts';
 
 // The application server, one per app host: the foobar app from this repository, or the command
 // the design names (app.command), told where to listen and where its database is through the
@@ -19,9 +19,13 @@ const DB_TIMEOUT_MS = 500;
 /** The seeds' replica lag budget: a replica further behind serves no reads. */
 const MAX_LAG_S = 1;
 
-export const app: Daemon = {
+export const app: RunnableDaemon = {
   name: 'app',
+  title: 'the application server',
+  programs: { curl: 'curl' },
+  listens: (role, _roles, { appPort }) => (role === 'app' ? [listener('app', role, appPort ?? PORTS.app, 'internal')] : []),
   runsOn: (host) => host.roles.includes('app'),
+  after: ['mariadb'],
   render(context) {
     const { paths, host, design, install } = context;
     const binds = bindAddresses(design, host, 'app');
@@ -35,7 +39,7 @@ export const app: Daemon = {
       daemon: 'app',
       host: host.name,
       namespace: host.namespace,
-      tier: 2,
+      after: app.after,
       dirs: [],
       copies: [],
       readinessTimeoutMs: 30_000,
@@ -81,6 +85,7 @@ export const app: Daemon = {
         maxLagSeconds: MAX_LAG_S,
       },
       readYourWritesSeconds: READ_YOUR_WRITES_S,
+      healthPath: design.policies.healthChecks.path,
       keepAliveTimeoutMs: APP_KEEPALIVE_MS,
     };
     const configFile = join(paths.config, 'app.json');
@@ -89,7 +94,7 @@ export const app: Daemon = {
       command: [install.node, '--import', 'tsx', join(install.repoRoot, 'src/app/main.ts'), configFile],
       cwd: install.repoRoot,
       files: [{ path: configFile, content: JSON.stringify(config, null, 2) + '\n', mode: 0o600 }],
-      readiness: { kind: 'http', url: `http://${probeAddress}:${port}/healthz` },
+      readiness: { kind: 'http', url: `http://${probeAddress}:${port}${design.policies.healthChecks.path}` },
     };
   },
 };

@@ -1,17 +1,22 @@
 import { join } from 'node:path';
 import type { ResolvedStack } from '../design/types.ts';
 import { PORTS } from '../design/ports.ts';
-import type { LabHost, Topology } from '../lab/topology.ts';
-import { header, type Daemon, type DaemonContext } from './types.ts';
+import type { LabHost, Topology } from '../plan/topology.ts';
+import { header, listener, staged, type DaemonContext, type RunnableDaemon } from './types.ts';
 
 // DNS: Knot, authoritative for the stack's domain. It runs on the design's dns hosts or, when the
 // design leaves DNS to a provider ('managed'), on a host the lab adds to stand for that provider.
 
-export const dns: Daemon = {
+export const dns: RunnableDaemon = {
   name: 'dns',
+  title: 'Knot, the authoritative DNS server',
+  programs: { knotd: 'knot', knotc: 'knot', kzonecheck: 'knot-dnssecutils', dig: 'bind9-dnsutils' },
+  listens: (role) => (role === 'dns' ? [listener('dns', role, PORTS.dns, 'dns', 'udp'), listener('dns', role, PORTS.dns, 'dns', 'tcp')] : []),
   runsOn: (host) => host.roles.includes('dns'),
+  after: [],
   render(context) {
     const { paths, host } = context;
+    const configFile = join(paths.config, 'knot.conf');
     const zoneFile = join(paths.config, `${context.design.domain}.zone`);
     const listen = Object.values(host.addresses);
     const config = `${header('#', context, 'dns')}
@@ -38,12 +43,18 @@ zone:
       daemon: 'dns',
       host: host.name,
       namespace: host.namespace,
-      tier: 0,
-      command: ['knotd', '--config', join(paths.config, 'knot.conf')],
+      after: dns.after,
+      command: ['knotd', '--config', configFile],
       files: [
-        { path: join(paths.config, 'knot.conf'), content: config, mode: 0o644 },
+        { path: configFile, content: config, mode: 0o644 },
         { path: zoneFile, content: renderZone(context.design, context.topology), mode: 0o644 },
       ],
+      validate: [
+        ['knotc', '--config', staged(configFile), 'conf-check'],
+        ['kzonecheck', '--origin', context.design.domain, staged(zoneFile)],
+      ],
+      // Re-reads the config and every zone file that changed; answers go on meanwhile.
+      reload: { command: ['knotc', '--config', configFile, '--timeout', '5', 'reload'] },
       dirs: [{ path: paths.run }],
       copies: [],
       readiness: { kind: 'dns', server: listen[0]!, name: context.design.domain },
@@ -74,4 +85,3 @@ function publicAddresses(design: ResolvedStack, host: LabHost): string[] {
   return design.networks.filter((n) => n.exposure === 'public' && host.addresses[n.name]).map((n) => host.addresses[n.name]!);
 }
 
-export type { DaemonContext };

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import { LOOPBACK, targetsOf } from './listeners.ts';
-import { header, type Daemon, type DaemonContext } from './types.ts';
+import { header, listener, staged, type DaemonContext, type Observation, type RunnableDaemon } from './types.ts';
 
 // HAProxy on each load-balancer host: the design's balancing algorithm over its backends (nginx on
 // the web hosts, or the app servers straight when there is no web tier), with active health checks
@@ -22,9 +22,17 @@ const SERVER_TIMEOUT_MS = 2_000;
  */
 const CONNECT_TIMEOUT_MS = 250;
 
-export const haproxy: Daemon = {
+export const haproxy: RunnableDaemon = {
   name: 'haproxy',
+  title: 'HAProxy, the load balancer',
+  programs: { haproxy: 'haproxy', curl: 'curl' },
+  listens: (role, _roles, { tls }) =>
+    role === 'lb'
+      ? [listener('haproxy', role, PORTS.http, 'entry'), ...(tls ? [listener('haproxy', role, PORTS.https, 'entry')] : []), listener('haproxy', role, PORTS.haproxyStats, 'admin')]
+      : [],
   runsOn: (host) => host.roles.includes('lb'),
+  // Its servers: nginx on the web hosts, or the app servers when the design has no web tier.
+  after: ['nginx', 'app'],
   render(context) {
     const { paths, host, design } = context;
     const backends = targetsOf(design, host.name, 'proxy');
@@ -44,7 +52,9 @@ global
     user ${SYSTEM_USER}
     group ${SYSTEM_USER}
     maxconn 4096
-    stats socket ${join(paths.run, 'admin.sock')} mode 600 level admin
+    # Master-worker mode (-W): a reload (SIGUSR2 to the master) starts new workers on the same
+    # listening sockets, handed over through this socket, while the old ones finish their requests.
+    stats socket ${join(paths.run, 'admin.sock')} mode 600 level admin expose-fd listeners
 
 defaults
     mode http
@@ -91,21 +101,55 @@ ${stats.map((a) => `    bind ${a}:${PORTS.haproxyStats}`).join('\n')}
     stats refresh 5s
     http-request use-service prometheus-exporter if { path /metrics }
 `;
+    const configFile = join(paths.config, 'haproxy.cfg');
     return {
       daemon: 'haproxy',
       host: host.name,
       namespace: host.namespace,
-      tier: 4,
-      command: ['haproxy', '-db', '-f', join(paths.config, 'haproxy.cfg')],
-      files: [{ path: join(paths.config, 'haproxy.cfg'), content: config, mode: 0o644 }],
+      after: haproxy.after,
+      command: ['haproxy', '-W', '-db', '-f', configFile],
+      files: [{ path: configFile, content: config, mode: 0o644 }],
       dirs: [{ path: paths.run }],
       copies: [],
-      readiness: { kind: 'http', url: `http://${stats[0]}:${PORTS.haproxyStats}/stats` },
+      validate: [['haproxy', '-c', '-f', staged(configFile)]],
+      reload: { signal: 'SIGUSR2' },
+      readiness: { kind: 'http', url: statsUrl(stats[0]!) },
       readinessTimeoutMs: 10_000,
       log: paths.log,
     };
   },
+  async observe(spec, run) {
+    if (spec.readiness.kind !== 'http') return null;
+    const { exitCode, stdout } = await run(['curl', '--silent', '--fail', '--max-time', '2', `${spec.readiness.url};csv`], 3_000);
+    if (exitCode !== 0) return null;
+    const servers = parseHaproxyStats(stdout).filter((s) => s.backend === 'servers');
+    return { details: { servers }, summary: `balancing: ${servers.map((b) => `${b.server} ${b.status}${b.check ? ` (${b.check})` : ''}`).join(', ')}` } satisfies Observation;
+  },
 };
+
+function statsUrl(address: string): string {
+  return `http://${address}:${PORTS.haproxyStats}/stats`;
+}
+
+export interface BalancedServer {
+  readonly backend: string;
+  readonly server: string;
+  /** HAProxy's word: UP, DOWN, 'UP 1/2' while going down, 'DOWN 1/2' while coming up, MAINT. */
+  readonly status: string;
+  /** The last health check's result, e.g. L7OK, L4CON (refused), L7TOUT (no answer). */
+  readonly check: string;
+}
+
+/** The server rows of HAProxy's CSV statistics (`show stat`, or the stats page's `;csv`). */
+export function parseHaproxyStats(csv: string): BalancedServer[] {
+  const [head, ...rows] = csv.trim().split('\n');
+  const columns = (head ?? '').replace(/^# /, '').split(',');
+  const at = (fields: string[], name: string) => fields[columns.indexOf(name)] ?? '';
+  return rows
+    .map((row) => row.split(','))
+    .filter((fields) => !['FRONTEND', 'BACKEND'].includes(at(fields, 'svname')) && at(fields, 'pxname') !== '')
+    .map((fields) => ({ backend: at(fields, 'pxname'), server: at(fields, 'svname'), status: at(fields, 'status'), check: at(fields, 'check_status').replace(/^\* ?/, '') }));
+}
 
 /** Where clients arrive: the addresses of the networks the design's client flows come in on. */
 function frontendAddresses({ design, host }: DaemonContext): string[] {

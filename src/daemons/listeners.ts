@@ -1,6 +1,6 @@
 import type { Flow, ResolvedStack } from '../design/types.ts';
 import type { Role } from '../design/vocabulary.ts';
-import type { LabHost } from '../lab/topology.ts';
+import type { LabHost } from '../plan/topology.ts';
 
 // Where a daemon listens and whom it calls, derived from the design's flows, so that a daemon binds
 // only the addresses its callers come from (loopback when they are on the same host).

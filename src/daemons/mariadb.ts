@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import { bindAddresses, targetsOf } from './listeners.ts';
-import { header, type Daemon } from './types.ts';
+import { header, listener, type Observation, type RunnableDaemon } from './types.ts';
 
 // MariaDB, Debian's MySQL: its own data directory per host (a volume, kept by `down`), created by
 // mariadb-install-db on first start. The app's database and user are (re)asserted at every start
@@ -18,9 +18,14 @@ const REPLICA_NET_TIMEOUT_S = 10;
 /** How long a replica has to connect to its primary and run both threads before `up` fails. */
 const REPLICATION_START_MS = 60_000;
 
-export const mariadb: Daemon = {
+export const mariadb: RunnableDaemon = {
   name: 'mariadb',
+  title: 'MariaDB, the database',
+  programs: { mariadbd: 'mariadb-server', 'mariadb-install-db': 'mariadb-server', mariadb: 'mariadb-client', bash: 'bash' },
+  listens: (role) => (role === 'db-primary' || role === 'db-replica' ? [listener('mariadb', role, PORTS.mysql, 'database')] : []),
   runsOn: (host) => host.roles.includes('db-primary') || host.roles.includes('db-replica'),
+  // A replica's setup waits for its primary (up to a minute), so all servers start together.
+  after: [],
   render(context) {
     const { paths, host, design } = context;
     const role = host.roles.includes('db-primary') ? 'db-primary' : 'db-replica';
@@ -89,7 +94,7 @@ socket = ${join(paths.run, 'mysqld.sock')}
       daemon: 'mariadb',
       host: host.name,
       namespace: host.namespace,
-      tier: 1,
+      after: mariadb.after,
       command: ['mariadbd', `--defaults-file=${myCnf}`],
       files: [
         { path: myCnf, content: config, mode: 0o644 },
@@ -112,7 +117,51 @@ socket = ${join(paths.run, 'mysqld.sock')}
       log: paths.log,
     };
   },
+  async observe(spec, run) {
+    const myCnf = spec.command.find((a) => a.startsWith('--defaults-file='))!.slice('--defaults-file='.length);
+    const { stdout } = await run(['mariadb', `--defaults-file=${myCnf}`, '-e', 'SHOW SLAVE STATUS\\G'], 3_000);
+    const replication = parseSlaveStatus(stdout);
+    if (!replication) return { details: { role: 'primary' }, summary: 'primary' };
+    return { details: { role: 'replica', replication }, summary: `replica ${describeReplication(replication)}` } satisfies Observation;
+  },
 };
+
+export interface ReplicationStatus {
+  /** The address it replicates from. */
+  readonly primary: string | null;
+  readonly io: string;
+  readonly sql: string;
+  /** Seconds_Behind_Master: null while it is not replicating. */
+  readonly lagSeconds: number | null;
+  readonly error: string | null;
+}
+
+/** The fields of `SHOW SLAVE STATUS\G` that say whether a replica keeps up. */
+export function parseSlaveStatus(text: string): ReplicationStatus | null {
+  const fields = new Map(
+    text
+      .split('\n')
+      .map((line) => /^\s*(\w+): ?(.*)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1]!, m[2]!.trim()]),
+  );
+  if (!fields.has('Slave_IO_Running')) return null;
+  const lag = fields.get('Seconds_Behind_Master');
+  const error = [fields.get('Last_IO_Error'), fields.get('Last_SQL_Error')].filter(Boolean).join('; ');
+  return {
+    primary: fields.get('Master_Host') || null,
+    io: fields.get('Slave_IO_Running')!,
+    sql: fields.get('Slave_SQL_Running') ?? 'No',
+    lagSeconds: lag === undefined || lag === 'NULL' || lag === '' ? null : Number(lag),
+    error: error || null,
+  };
+}
+
+function describeReplication(r: ReplicationStatus): string {
+  const running = r.io === 'Yes' && r.sql === 'Yes';
+  const state = running ? 'running' : `I/O thread ${r.io}, SQL thread ${r.sql}`;
+  return `from ${r.primary ?? '?'}, ${state}, ${r.lagSeconds === null ? 'lag unknown' : `${r.lagSeconds} s behind`}${r.error ? ` (${r.error})` : ''}`;
+}
 
 /**
  * A replica's setup: point it at its primary (from its current GTID position, so a restart resumes

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import { bindAddresses, targetsOf } from './listeners.ts';
-import { header, type Daemon } from './types.ts';
+import { header, listener, staged, type RunnableDaemon } from './types.ts';
 
 // nginx: serves the site's static files itself and proxies everything else to the app servers
 // over keep-alive connections.
@@ -10,9 +10,13 @@ const SYSTEM_USER = 'www-data';
 /** Shorter than the app's keep-alive timeout (see app.ts). */
 const UPSTREAM_IDLE_S = 60;
 
-export const nginx: Daemon = {
+export const nginx: RunnableDaemon = {
   name: 'nginx',
+  title: 'nginx, the web server',
+  programs: { nginx: 'nginx-light', curl: 'curl' },
+  listens: (role) => (role === 'web' ? [listener('nginx', role, PORTS.http, 'entry')] : []),
   runsOn: (host) => host.roles.includes('web'),
+  after: ['app'],
   render(context) {
     const { paths, host, design, install } = context;
     const binds = bindAddresses(design, host, 'web').filter((a) => a !== '127.0.0.1');
@@ -77,13 +81,18 @@ ${listen.map((a) => `        listen ${a}:${PORTS.http} default_server;`).join('\
     }
 }
 `;
+    const configFile = join(paths.config, 'nginx.conf');
     return {
       daemon: 'nginx',
       host: host.name,
       namespace: host.namespace,
-      tier: 3,
-      command: ['nginx', '-e', 'stderr', '-c', join(paths.config, 'nginx.conf')],
-      files: [{ path: join(paths.config, 'nginx.conf'), content: config, mode: 0o644 }],
+      after: nginx.after,
+      command: ['nginx', '-e', 'stderr', '-c', configFile],
+      files: [{ path: configFile, content: config, mode: 0o644 }],
+      // nginx -t opens the access log, /dev/stdout, which must be a file or a pipe (not a socket).
+      validate: [['sh', '-c', 'exec nginx -t -q -e stderr -c "$1" >/dev/null', 'nginx -t', staged(configFile)]],
+      // The master re-reads its config and replaces its workers; open connections finish.
+      reload: { signal: 'SIGHUP' },
       dirs: [{ path: paths.run }, { path: temp, owner: SYSTEM_USER }],
       copies: [{ from: join(install.repoRoot, 'src/app/public'), to: staticDir }],
       readiness: { kind: 'http', url: `http://${listen[0]}:${PORTS.http}/static/style.css` },

@@ -1,9 +1,50 @@
+import type { Listener, ListenerOptions } from '../design/ports.ts';
+import type { Role } from '../design/vocabulary.ts';
 import { app } from './app.ts';
 import { dns } from './dns.ts';
 import { haproxy } from './haproxy.ts';
 import { mariadb } from './mariadb.ts';
 import { nginx } from './nginx.ts';
-import type { Daemon } from './types.ts';
+import { alertmanager, mysqldExporter, nginxExporter, nodeExporter, prometheus, redis, redisExporter } from './planned.ts';
+import type { Daemon, RunnableDaemon } from './types.ts';
 
-/** Every daemon webstack can run, in start order. Adding one means adding a module here. */
-export const DAEMONS: readonly Daemon[] = [dns, mariadb, app, nginx, haproxy];
+// The registry: every daemon webstack knows, one line each. Everything else (preflight, the
+// install script's package list, the port table, the plan, `status`) reads it from here.
+// The order is the order of a host's listeners and of its daemons in the plan.
+
+const daemons: Daemon[] = [nodeExporter, dns, mariadb, mysqldExporter, app, nginx, nginxExporter, haproxy, redis, redisExporter, prometheus, alertmanager];
+
+export function allDaemons(): readonly Daemon[] {
+  return daemons;
+}
+
+export function runnableDaemons(): readonly RunnableDaemon[] {
+  return daemons.filter((d): d is RunnableDaemon => d.render !== undefined);
+}
+
+export function daemonNamed(name: string): Daemon | undefined {
+  return daemons.find((d) => d.name === name);
+}
+
+/** Adds a daemon (a test's, or a plug-in's) and returns how to take it out again. */
+export function registerDaemon(daemon: Daemon): () => void {
+  if (daemonNamed(daemon.name)) throw new Error(`a daemon named '${daemon.name}' is already registered`);
+  daemons.push(daemon);
+  return () => void daemons.splice(daemons.indexOf(daemon), 1);
+}
+
+/** Everything a host with these roles listens on, role by role, as the daemons declare it. */
+export function hostListeners(roles: readonly Role[], options: ListenerOptions): Listener[] {
+  return roles.flatMap((role) => daemons.flatMap((d) => d.listens(role, roles, options)));
+}
+
+/** Program → Debian package, for every program a daemon the lab runs needs, and the lab's own tools. */
+export function requiredPrograms(): Readonly<Record<string, string>> {
+  const lab = { ip: 'iproute2', bash: 'bash', curl: 'curl', dig: 'bind9-dnsutils' };
+  return Object.assign({}, lab, ...runnableDaemons().map((d) => d.programs));
+}
+
+/** The Debian packages the lab needs, each once, sorted. */
+export function requiredPackages(): string[] {
+  return [...new Set(Object.values(requiredPrograms()))].sort();
+}

@@ -1,14 +1,17 @@
 import type { ResolvedStack } from '../design/types.ts';
-import type { DaemonPaths } from '../lab/paths.ts';
-import type { LabHost, Topology } from '../lab/topology.ts';
+import type { Listener, ListenerOptions } from '../design/ports.ts';
+import type { Role } from '../design/vocabulary.ts';
+import type { DaemonPaths } from '../plan/paths.ts';
+import type { LabHost, Topology } from '../plan/topology.ts';
 
-// The one interface every daemon module implements: given a host of a resolved design, say
-// whether the daemon runs there and render what it needs (files, command, readiness probe).
+// The one interface every daemon module implements. A module declares everything about its
+// daemon: the Debian packages it needs, what it listens on (the table `check` reads), where it
+// runs, what it starts after, and how to render, validate, reload, probe and observe it. The lab,
+// preflight, the install script, the plan, `--dry-run` and `status` all read these facts from the
+// registry, so adding a daemon is one module and one registry line.
 // Rendering is pure: no I/O, so every config is tested against golden files.
 
-export type DaemonName = 'dns' | 'mariadb' | 'app' | 'nginx' | 'haproxy';
-
-/** How the supervisor knows a daemon is ready to serve, run from inside the host's namespace. */
+/** How the supervisor knows a daemon is ready to serve, run from inside the daemon's host. */
 export type Probe =
   | { readonly kind: 'tcp'; readonly address: string; readonly port: number }
   | { readonly kind: 'http'; readonly url: string }
@@ -23,12 +26,16 @@ export interface RenderedFile {
   readonly owner?: string;
 }
 
+/** How a running daemon takes a changed config without a restart. */
+export type Reload = { readonly signal: 'SIGHUP' | 'SIGUSR2' } | { readonly command: readonly string[] };
+
+/** One daemon on one host, as rendered from the design: everything the supervisor needs, as data. */
 export interface DaemonSpec {
-  readonly daemon: DaemonName;
+  readonly daemon: string;
   readonly host: string;
   readonly namespace: string;
-  /** Start order: every daemon of a tier is ready before the next tier starts. */
-  readonly tier: number;
+  /** Daemons (by name) every instance of which, in the whole stack, is ready before this one starts. */
+  readonly after: readonly string[];
   readonly command: readonly string[];
   readonly cwd?: string;
   /** Added to the supervisor's environment (a design's own app server gets its settings here). */
@@ -37,12 +44,16 @@ export interface DaemonSpec {
   readonly dirs: readonly { readonly path: string; readonly owner?: string }[];
   /** Directory trees copied into place before start (the site's static files). */
   readonly copies: readonly { readonly from: string; readonly to: string }[];
-  /** Run once, inside the namespace, when `creates` does not exist yet (a database's first start). */
+  /** Run once, inside the host, when `creates` does not exist yet (a database's first start). */
   readonly init?: { readonly command: readonly string[]; readonly creates: string };
+  /** Commands that check the config before it is used, run with the files at `<path>.next`; exit 0 = valid. */
+  readonly validate?: readonly (readonly string[])[];
+  /** Without it, a changed config means a restart. */
+  readonly reload?: Reload;
   readonly readiness: Probe;
   readonly readinessTimeoutMs: number;
   /**
-   * Run inside the namespace each time the daemon has become ready, and must exit 0 within
+   * Run inside the host each time the daemon has become ready, and must exit 0 within
    * `timeoutMs` (a replica is pointed at its primary here, and replication verified). Idempotent.
    */
   readonly setup?: { readonly command: readonly string[]; readonly timeoutMs: number };
@@ -75,13 +86,50 @@ export interface DaemonContext {
   readonly designDir: string;
 }
 
-export interface Daemon {
-  readonly name: DaemonName;
-  runsOn(host: LabHost): boolean;
-  render(context: DaemonContext): DaemonSpec;
+/** Runs a command inside the daemon's host and answers; how is the runtime's business. */
+export type RunInHost = (argv: readonly string[], timeoutMs: number) => Promise<{ readonly exitCode: number; readonly stdout: string }>;
+
+/** What a running daemon reports of itself to `status`: data for `--json`, and one line for people. */
+export interface Observation {
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly summary: string;
 }
 
+export interface Daemon {
+  readonly name: string;
+  /** What it is, in a few words, for `status`, `up --dry-run` and the docs. */
+  readonly title: string;
+  /** Program → Debian package: preflight checks the programs, the install script installs the packages. */
+  readonly programs: Readonly<Record<string, string>>;
+  /**
+   * What it listens on for `role`, on a host with `roles`: the port table that `check`, the flows
+   * and the configs all read, so the analysis and the running stack cannot disagree.
+   */
+  listens(role: Role, roles: readonly Role[], options: ListenerOptions): Listener[];
+  /** Whether it runs on this host of this stack. */
+  runsOn(host: LabHost, design: ResolvedStack): boolean;
+  /** Daemons that must be ready, on every host, before this one starts. */
+  readonly after: readonly string[];
+  /** Absent while the lab does not run it yet: `up` says so, and its listeners still count for `check`. */
+  render?(context: DaemonContext): DaemonSpec;
+  /** Asked by `status` while the daemon runs; `run` executes inside its host. */
+  observe?(spec: DaemonSpec, run: RunInHost): Promise<Observation | null>;
+}
+
+/** A daemon the lab runs. */
+export type RunnableDaemon = Daemon & Required<Pick<Daemon, 'render'>>;
+
 /** Lines every rendered config starts with, in the file's comment syntax. */
-export function header(comment: string, context: DaemonContext, daemon: DaemonName): string {
+export function header(comment: string, context: DaemonContext, daemon: string): string {
   return `${comment} Rendered by webstack for ${daemon} on host ${context.host.name} of stack ${context.topology.stack}.\n${comment} Do not edit: \`webstack up\` writes it again from the design.\n`;
+}
+
+/** The listener record a daemon declares: scraped when monitoring collects metrics from it. */
+export function listener(daemon: string, role: Role, port: number, kind: Listener['kind'], protocol: 'tcp' | 'udp' = 'tcp'): Listener {
+  return { port, protocol, daemon, kind, role, scraped: kind === 'monitoring' || kind === 'admin' || daemon === 'app' };
+}
+
+/** The path a file is staged at while its config is validated. */
+export function staged(path: string): string {
+  return `${path}.next`;
 }

@@ -3,7 +3,7 @@ import { extname, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { blueprintFile, BLUEPRINTS } from '../blueprints/index.ts';
-import { DesignError, type LocatedProblem, type Location, type Path, type Problem } from './problems.ts';
+import { closest, DesignError, type LocatedProblem, type Location, type Path, type Problem } from './problems.ts';
 import { resolve } from './resolve.ts';
 import { StackSchema, type ParsedDesign } from './schema.ts';
 import type { ResolvedStack } from './types.ts';
@@ -82,7 +82,8 @@ async function readSource(ref: string, cwd: string): Promise<DesignSource> {
   const path = resolvePath(cwd, ref);
   if (!existsSync(path)) {
     if (BLUEPRINTS.includes(ref as never)) return parseYaml(readFileSync(blueprintFile(ref), 'utf8'), `blueprint:${ref}`);
-    fail(ref, `no design file '${ref}' and no blueprint of that name; blueprints: ${BLUEPRINTS.join(', ')}`);
+    const guess = closest(ref, BLUEPRINTS);
+    fail(ref, `no design file '${ref}' and no blueprint of that name${guess ? `; did you mean '${guess}'?` : ''} (blueprints: ${BLUEPRINTS.join(', ')})`);
   }
   if (statSync(path).isDirectory()) fail(ref, `'${ref}' is a directory; name a design file (.yaml, .yml, .json or .ts)`);
   const extension = extname(path).toLowerCase();

@@ -1,7 +1,7 @@
 import type { Role } from './vocabulary.ts';
 
-// Every port a daemon listens on, in one table, so that flows, the analysis
-// and (later) firewall rules and daemon configs cannot disagree.
+// Every port number in one table. Which daemon listens on which of them, for which role, each
+// daemon module declares (src/daemons/); `hostListeners` in the registry puts them together.
 export const PORTS = {
   http: 80,
   https: 443,
@@ -31,49 +31,10 @@ export interface Listener {
   scraped: boolean;
 }
 
-interface ListenerOptions {
+export interface ListenerOptions {
   tls: boolean;
   /** The app server's port, when the design names its own (app.port). */
   appPort?: number;
   monitored: boolean;
   alerting: boolean;
-}
-
-/** What a role listens on; a monitored host's roles add their exporters. */
-export function listenersOf(role: Role, opts: ListenerOptions): Listener[] {
-  const l = (port: number, daemon: string, kind: PortKind, protocol: 'tcp' | 'udp' = 'tcp'): Listener => ({
-    port,
-    protocol,
-    daemon,
-    kind,
-    role,
-    // The lb's stats port and the app serve /metrics themselves; exporters and Prometheus exist to be scraped.
-    scraped: kind === 'monitoring' || kind === 'admin' || daemon === 'app',
-  });
-  const exporter = (port: number, daemon: string) => (opts.monitored ? [l(port, daemon, 'monitoring')] : []);
-  switch (role) {
-    case 'lb':
-      return [l(PORTS.http, 'haproxy', 'entry'), ...(opts.tls ? [l(PORTS.https, 'haproxy', 'entry')] : []), l(PORTS.haproxyStats, 'haproxy', 'admin')];
-    case 'web':
-      return [l(PORTS.http, 'nginx', 'entry'), ...exporter(PORTS.nginxExporter, 'nginx-exporter')];
-    case 'app':
-      return [l(opts.appPort ?? PORTS.app, 'app', 'internal')];
-    case 'db-primary':
-    case 'db-replica':
-      return [l(PORTS.mysql, 'mariadb', 'database'), ...exporter(PORTS.mysqldExporter, 'mysqld-exporter')];
-    case 'cache':
-      return [l(PORTS.redis, 'redis', 'cache'), ...exporter(PORTS.redisExporter, 'redis-exporter')];
-    case 'monitoring':
-      return [l(PORTS.prometheus, 'prometheus', 'monitoring'), ...(opts.alerting ? [l(PORTS.alertmanager, 'alertmanager', 'monitoring')] : [])];
-    case 'dns':
-      return [l(PORTS.dns, 'dns', 'dns', 'udp'), l(PORTS.dns, 'dns', 'dns', 'tcp')];
-  }
-}
-
-/** Everything a host listens on: its roles' daemons, and node-exporter when it is monitored. */
-export function hostListeners(roles: readonly Role[], opts: ListenerOptions): Listener[] {
-  const nodeExporter: Listener[] = opts.monitored
-    ? [{ port: PORTS.nodeExporter, protocol: 'tcp', daemon: 'node-exporter', kind: 'monitoring', role: roles[0]!, scraped: true }]
-    : [];
-  return [...nodeExporter, ...roles.flatMap((role) => listenersOf(role, opts))];
 }

@@ -82,3 +82,11 @@ export function unknownChoice(noun: string, value: string, choices: readonly str
   const valid = choices.length ? ` (valid: ${choices.join(', ')})` : '';
   return `unknown ${noun} '${value}'${guess ? `; did you mean '${guess}'?` : ''}${valid}`;
 }
+
+/** A mistake in how webstack was called: printed as one sentence, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -1,5 +1,6 @@
 import { contains, isSafeNetwork, networkOf, nth, offsetOf, overlaps, parseCidr, size, toAddress, type Cidr } from './addresses.ts';
-import { hostListeners, PORTS } from './ports.ts';
+import { PORTS } from './ports.ts';
+import { hostListeners } from '../daemons/registry.ts';
 import { unknownChoice, type Path, type Problem } from './problems.ts';
 import type { ParsedDesign } from './schema.ts';
 import type { Flow, FlowPurpose, ResolvedHost, ResolvedNetwork, ResolvedPolicies, ResolvedRecord, ResolvedStack, VirtualIp } from './types.ts';

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Faults } from './faults.ts';
-import type { LabPlan } from './plan.ts';
-import type { SupervisorStatus } from './supervisor.ts';
-import { stackPaths } from './paths.ts';
+import type { LabPlan } from '../plan/plan.ts';
+import { stackPaths } from '../plan/paths.ts';
+import { labError } from './errors.ts';
+import { processStartTime } from './process.ts';
+import type { SupervisorStatus } from './supervisor-types.ts';
 
 // What a stack made, recorded before it is made: `down` reads only this (and the links' alias),
 // so it works after a crash, a killed `up`, or with the design file gone.
@@ -68,6 +69,18 @@ export function listStacks(home: string): string[] {
     .sort();
 }
 
+export const FAULT_KINDS = ['kill', 'freeze', 'cut'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface Fault {
+  readonly how: FaultKind;
+  readonly since: string;
+  /** For `cut`: the interfaces that were up, and so are set up again by `heal`. */
+  readonly links: readonly string[];
+}
+
+export type Faults = Readonly<Record<string, Fault>>;
+
 /** The faults `fail` recorded in `file`; none when it is missing (or unreadable, mid-write by another process). */
 export function readFaults(file: string): Faults {
   try {
@@ -93,17 +106,36 @@ export function writeJsonAtomic(file: string, value: unknown, mode = 0o644): voi
   renameSync(temp, file);
 }
 
-/** The kernel's start time of a process (field 22 of /proc/<pid>/stat), or null if it is gone. */
-export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count from its closing one.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 export function supervisorAlive(state: StackState): boolean {
   return state.supervisor !== null && processStartTime(state.supervisor.pid) === state.supervisor.startTime;
+}
+
+/** `--stack` may be left out while exactly one stack exists. */
+export function pickStack(home: string, requested: string | undefined): string {
+  const stacks = listStacks(home);
+  if (requested) {
+    if (!stacks.includes(requested)) throw labError('no-stack', `there is no stack named '${requested}'${stacks.length ? `; stacks: ${stacks.join(', ')}` : '; no stack is up'}.`);
+    return requested;
+  }
+  if (stacks.length === 1) return stacks[0]!;
+  if (stacks.length === 0) throw labError('no-stack', 'no stack is up.', 'npx webstack up <design>');
+  throw labError('no-stack', `${stacks.length} stacks are up (${stacks.join(', ')}); say which with --stack <name>.`, `--stack ${stacks[0]}`);
+}
+
+export type HostRecord = StackState['hosts'][number];
+
+/** A host of a stack, from its record. */
+export function hostRecord(home: string, stack: string, host: string): { state: StackState; host: HostRecord } {
+  const state = readState(home, stack);
+  if (!state) throw labError('no-stack', `there is no stack named '${stack}'.`);
+  const found = state.hosts.find((h) => h.name === host);
+  if (!found) throw labError('no-host', `stack '${stack}' has no host '${host}'; its hosts: ${state.hosts.map((h) => h.name).join(', ')}.`);
+  return { state, host: found };
+}
+
+/** A host of a stack whose supervisor is running. */
+export function runningHost(home: string, stack: string, host: string): { state: StackState; host: HostRecord } {
+  const found = hostRecord(home, stack, host);
+  if (!supervisorAlive(found.state)) throw labError('not-running', `stack '${stack}' is not running.`, `npx webstack up ${found.state.design} --name ${stack}`);
+  return found;
 }

@@ -1,25 +1,30 @@
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { staged, type DaemonSpec, type Install, type Secrets } from '../daemons/types.ts';
 import type { ResolvedStack } from '../design/types.ts';
-import type { Install, Secrets } from '../daemons/types.ts';
+import { planLab, type LabPlan } from '../plan/plan.ts';
+import { describeProbe } from '../plan/probe.ts';
 import { down } from './down.ts';
-import type { Executor } from './executor.ts';
+import { labError, LabError } from './errors.ts';
 import { materialise, readOrCreateSecrets } from './files.ts';
-import { planLab, type LabPlan } from './plan.ts';
-import { stackPaths, type StackPaths } from './paths.ts';
-import { checkAddressSpace, checkMachine, checkNamespacesFree, LabError } from './preflight.ts';
-import { describeProbe } from './probe.ts';
-import { processStartTime, readState, readStatus, stateFromPlan, supervisorAlive, writeJsonAtomic, writeState, type StackState } from './state.ts';
+import { checkAddressSpace, checkNamespacesFree, MACHINE_LOCK, withMachineLock } from './preflight.ts';
+import { processStartTime } from './process.ts';
+import { readState, readStatus, stateFromPlan, writeJsonAtomic, writeState, type StackState } from './state.ts';
+import { changeOf, type SpecFile, type SupervisorStatus } from './supervisor-types.ts';
 import { tail } from './supervisor.ts';
+import type { Target } from './target.ts';
 
-// `up`: check, record, create the network, write the files, start the supervisor and wait until
-// every daemon is ready. Anything that fails after the record is written is undone with `down`.
+// `up`: for a new stack, check, record, create the network, write and validate the files, start
+// the supervisor, wait until every daemon is ready, then prove the entry answers from the client.
+// Anything that fails after the record is written is undone with `down`.
+// For a running stack, apply the changed design: validate every changed config first (nothing is
+// touched if one is refused), then write the files and have the supervisor reload or restart only
+// the daemons whose spec changed.
 
 export interface LabOptions {
   readonly home: string;
-  readonly executor: Executor;
+  readonly target: Target;
   readonly say: (line: string) => void;
 }
 
@@ -30,86 +35,177 @@ export interface UpOptions extends LabOptions {
   readonly designRef: string;
   /** Where a design's own app command runs: the design file's directory. */
   readonly designDir?: string;
+  /** The machine-wide lock (tests give each home its own). */
+  readonly lock?: string;
+  /** The supervisor's command, before its arguments. */
+  readonly supervisorCommand?: readonly string[];
+  /** Secrets are read but never written (`--dry-run`). */
+  readonly readOnlySecrets?: boolean;
 }
+
+export type UpOutcome = 'created' | 'unchanged' | 'changed';
 
 export interface UpResult {
   readonly plan: LabPlan;
-  readonly alreadyUp: boolean;
+  readonly outcome: UpOutcome;
+  /** What a change did, daemon by daemon ('lb-01/haproxy reloaded'). */
+  readonly changes: readonly string[];
 }
 
 const SUPERVISOR = new URL('./supervisor-main.ts', import.meta.url).pathname;
 
 export async function up(design: ResolvedStack, options: UpOptions): Promise<UpResult> {
-  const { home, executor, say } = options;
-  checkMachine();
+  const { home, target, say } = options;
   const stack = options.name ?? design.stack;
-  const paths = stackPaths(home, stack);
   const planWith = (secrets: Secrets) => planLab(design, { name: stack, home, install: options.install, designDir: options.designDir, secrets });
+  const secretsFile = planWith({ dbPassword: '', appSecret: '', replicationPassword: '' }).paths.secrets;
 
   const existing = readState(home, stack);
   if (existing) {
-    // A running stack always has its secrets; without them there is nothing to compare.
-    const current = existsSync(paths.secrets) ? planWith(readOrCreateSecrets(paths.secrets)) : null;
-    if (current && supervisorAlive(existing) && existing.fingerprint === current.fingerprint && readStatus(paths.daemons)?.phase === 'running') {
-      say(`${stack} is already up, as designed; nothing to do.`);
-      return { plan: current, alreadyUp: true };
+    const status = readStatus(planWith(readOrCreateSecrets(secretsFile, { write: false })).paths.daemons);
+    if (target.supervisorAlive(existing.supervisor ?? { pid: -1, startTime: '' }) && status?.phase === 'running') {
+      const plan = planWith(readOrCreateSecrets(secretsFile, { write: false }));
+      if (existing.fingerprint === plan.fingerprint) {
+        say(`${stack} is already up, as designed; nothing to do.`);
+        return { plan, outcome: 'unchanged', changes: [] };
+      }
+      return { plan, outcome: 'changed', changes: await applyChange(plan, existing, status, options) };
     }
-    say(`${stack} exists but differs from the design or is not running: replacing it (data is kept).`);
-    await down(stack, { home, executor, say: () => undefined, volumes: false });
+    say(`${stack} exists but is not running: replacing it (data is kept).`);
+    await down(stack, { home, target, say: () => undefined, volumes: false });
   }
 
-  await checkAddressSpace(design, stack, home, executor);
-  const plan = planWith(readOrCreateSecrets(paths.secrets));
-  await checkNamespacesFree(plan.topology.hosts.map((h) => h.namespace), executor);
-
-  for (const { host, role } of plan.unrun) say(`  ! ${host}: the lab does not run role ${role} yet; the host is created without it`);
-  for (const gap of plan.gaps) say(`  ! ${gap}`);
-  let state = stateFromPlan(plan, options.designRef, design.networks);
-  writeState(home, state);
+  let state: StackState | null = null;
+  let plan: LabPlan | null = null;
   let interrupted: Promise<never> | null = null;
   const abandon = () => {
-    // Ctrl-C: undo what was made. Were this process killed outright, the record lets `down` finish the job.
+    // Ctrl-C: undo what was made. Were this process killed outright, the supervisor gives up the
+    // start by itself (it watches this process), and the record lets `down` finish the job.
     say(`  ! interrupted: removing what ${stack} made so far`);
-    interrupted = down(stack, { home, executor, say: () => undefined, volumes: false })
+    interrupted = down(stack, { home, target, say: () => undefined, volumes: false })
       .catch(() => say(`  ! could not remove everything; run \`npx webstack down ${stack}\``))
       .then(() => process.exit(130));
   };
   process.once('SIGINT', abandon);
   try {
-    let last = '';
-    for (const step of plan.network) {
-      if (step.title !== last) say(`  + ${step.title}`);
-      last = step.title;
-      await executor.run(step.argv);
-    }
-    materialise(plan.daemons, plan.resolvConfs);
-    const specFile = join(paths.config, 'daemons.json');
-    writeJsonAtomic(specFile, plan.daemons, 0o600);
-    state = { ...state, supervisor: startSupervisor(specFile, paths, options.install.repoRoot) };
+    await withMachineLock(options.lock ?? MACHINE_LOCK, async () => {
+      await checkAddressSpace(design, stack, home, target);
+      plan = planWith(readOrCreateSecrets(secretsFile, { write: !options.readOnlySecrets }));
+      await checkNamespacesFree(plan.topology.hosts.map((h) => h.namespace), target);
+      for (const { host, daemon } of plan.unrun) say(`  ! ${host}: the lab does not run ${daemon} yet; the host is created without it`);
+      for (const gap of plan.gaps) say(`  ! ${gap}`);
+      state = stateFromPlan(plan, options.designRef, design.networks);
+      writeState(home, state);
+      let last = '';
+      for (const step of plan.network) {
+        if (step.title !== last) say(`  + ${step.title}`);
+        last = step.title;
+        await target.machine(step.argv);
+      }
+    });
+    const made = plan! as LabPlan;
+    materialise(target, made.daemons, made.resolvConfs);
+    await validateConfigs(target, made.daemons);
+    const specFile = join(made.paths.config, 'daemons.json');
+    writeJsonAtomic(specFile, { generation: 1, specs: made.daemons } satisfies SpecFile, 0o600);
+    const owner = `${process.pid}:${processStartTime(process.pid)}`;
+    const command = options.supervisorCommand ?? [process.execPath, '--import', 'tsx', SUPERVISOR];
+    state = { ...state!, supervisor: target.startSupervisor([...command, specFile, made.paths.daemons, made.paths.faults, owner], made.paths.supervisorLog, options.install.repoRoot) };
     writeState(home, state);
-    await waitUntilReady(plan, state, say);
-    return { plan, alreadyUp: false };
+    say(`  + the supervisor starts the daemons, in order: ${made.waves.map((w) => [...new Set(w.map((d) => d.daemon))].join(' + ')).join(' → ')}`);
+    await waitUntilReady(made, state, target, say);
   } catch (error) {
     if (interrupted) await interrupted;
-    say(`  ! undoing: removing what ${stack} made so far`);
-    await down(stack, { home, executor, say: () => undefined, volumes: false }).catch(() => undefined);
+    if (state) {
+      say(`  ! undoing: removing what ${stack} made so far`);
+      await down(stack, { home, target, say: () => undefined, volumes: false }).catch(() => undefined);
+    }
     throw error;
   } finally {
     process.removeListener('SIGINT', abandon);
   }
+  const made = plan! as LabPlan;
+  await checkEntry(design, made, target, say);
+  return { plan: made, outcome: 'created', changes: [] };
 }
 
-function startSupervisor(specFile: string, paths: StackPaths, repoRoot: string): StackState['supervisor'] {
-  mkdirSync(join(paths.supervisorLog, '..'), { recursive: true });
-  const log = openSync(paths.supervisorLog, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', SUPERVISOR, specFile, paths.daemons, paths.faults], { cwd: repoRoot, detached: true, stdio: ['ignore', log, log] });
-  closeSync(log);
-  child.unref();
-  const pid = child.pid!;
-  return { pid, startTime: processStartTime(pid) ?? '' };
+/**
+ * Runs each daemon's own config check on its files, staged beside the real ones at `<path>.next`.
+ * Throws a config-invalid error with every refusal, in the daemons' own words.
+ */
+async function validateConfigs(target: Target, specs: readonly DaemonSpec[]): Promise<void> {
+  const refusals: string[] = [];
+  for (const spec of specs.filter((s) => s.validate)) {
+    for (const file of spec.files) target.writeFile({ ...file, path: staged(file.path) });
+    try {
+      for (const argv of spec.validate!) {
+        const result = await target.run(spec.namespace, argv, { allowFailure: true, timeoutMs: 15_000 });
+        if (result.exitCode !== 0) {
+          // The daemon's own words, without the banner lines (HAProxy's NOTICEs) around them.
+          const said = `${result.stderr}\n${result.stdout}`.trim().split('\n').filter((l) => l.trim() && !/\[NOTICE\]/.test(l)).slice(0, 6).join('\n    ');
+          refusals.push(`${spec.daemon} on ${spec.host} refused its new config (\`${argv.join(' ')}\`, status ${result.exitCode}):\n    ${said}`);
+          break;
+        }
+      }
+    } finally {
+      for (const file of spec.files) target.remove(staged(file.path));
+    }
+  }
+  if (refusals.length > 0) throw labError('config-invalid', `${refusals.join('\n')}\nNothing was changed.`);
 }
 
-async function waitUntilReady(plan: LabPlan, state: StackState, say: (line: string) => void): Promise<void> {
+/** What the running stack must do for each daemon whose spec differs. */
+function changesBetween(current: readonly DaemonSpec[], next: readonly DaemonSpec[]): { spec: DaemonSpec; change: 'reload' | 'restart' | 'new' }[] {
+  const key = (s: DaemonSpec) => `${s.host}/${s.daemon}`;
+  const before = new Map(current.map((s) => [key(s), s]));
+  return next.flatMap((spec) => {
+    const old = before.get(key(spec));
+    const change = old ? changeOf(old, spec) : 'new';
+    return change === 'none' ? [] : [{ spec, change }];
+  });
+}
+
+async function applyChange(plan: LabPlan, state: StackState, status: SupervisorStatus, options: UpOptions): Promise<string[]> {
+  const { home, target, say } = options;
+  const fresh = stateFromPlan(plan, options.designRef, state.networks);
+  const shape = (s: StackState) => JSON.stringify({ n: s.networks, ns: s.namespaces, l: s.links, h: s.hosts.map((h) => [h.name, h.addresses]) });
+  if (shape(fresh) !== shape(state)) {
+    throw labError('needs-recreate', `the changed design adds, removes or readdresses hosts or networks of ${plan.stack}, which a running stack cannot take; nothing was changed.`, `npx webstack down ${plan.stack}, then up again (the data is kept)`);
+  }
+  const specFile = join(plan.paths.config, 'daemons.json');
+  const current = JSON.parse(readFileSync(specFile, 'utf8')) as SpecFile;
+  const changes = changesBetween(current.specs, plan.daemons);
+  const removed = current.specs.filter((s) => !plan.daemons.some((d) => d.host === s.host && d.daemon === s.daemon));
+  await validateConfigs(target, changes.map((c) => c.spec));
+
+  // Every config was accepted: now the files, then the supervisor.
+  materialise(target, changes.map((c) => c.spec), plan.resolvConfs);
+  const generation = current.generation + 1;
+  writeJsonAtomic(specFile, { generation, specs: plan.daemons } satisfies SpecFile, 0o600);
+  writeState(home, { ...fresh, createdAt: state.createdAt, supervisor: state.supervisor });
+  if (changes.length === 0 && removed.length === 0) {
+    say(`${plan.stack}: no daemon's config changed; recorded the new design.`);
+    return [];
+  }
+  target.signalSupervisor(state.supervisor!, 'SIGHUP');
+  const deadline = Date.now() + changes.reduce((sum, c) => sum + c.spec.readinessTimeoutMs, 30_000);
+  for (;;) {
+    const now = readStatus(plan.paths.daemons);
+    if (now?.applied?.generation === generation) {
+      const lines = now.applied.actions.map((a) => `${a.host}/${a.daemon} ${a.action}`);
+      for (const line of lines) say(`  ~ ${line}`);
+      if (now.applied.failures.length > 0) throw labError('apply-failed', `the change was applied, but: ${now.applied.failures.join('; ')}.`);
+      const untouched = status.daemons.length - changes.filter((c) => c.change !== 'new').length - removed.length;
+      say(`${plan.stack}: changed ${lines.length} daemon${lines.length === 1 ? '' : 's'}; ${untouched} left untouched.`);
+      return lines;
+    }
+    if (!target.supervisorAlive(state.supervisor!)) throw labError('supervisor-gone', `the supervisor of ${plan.stack} stopped while applying the change; see ${plan.paths.supervisorLog}.`);
+    if (Date.now() > deadline) throw labError('apply-failed', `the supervisor did not finish applying the change within ${Math.round((deadline - Date.now()) / 1000)} s.`, `npx webstack status --stack ${plan.stack}`);
+    await sleep(100);
+  }
+}
+
+async function waitUntilReady(plan: LabPlan, state: StackState, target: Target, say: (line: string) => void): Promise<void> {
   const reported = new Set<string>();
   const budget = plan.daemons.reduce((sum, d) => sum + d.readinessTimeoutMs, 30_000);
   const deadline = Date.now() + budget;
@@ -126,16 +222,43 @@ async function waitUntilReady(plan: LabPlan, state: StackState, say: (line: stri
     if (status?.phase === 'running') return;
     if (status?.phase === 'failed' && status.failure) {
       const f = status.failure;
-      throw new LabError(
+      throw labError(
+        'start-failed',
         `${f.daemon} on host ${f.host} did not start: ${f.reason}.\n  command: ${f.command}\n  end of its log (${plan.daemons.find((d) => d.host === f.host && d.daemon === f.daemon)?.log}):\n${indent(f.logTail)}`,
+        `npx webstack logs ${f.host} ${f.daemon} --stack ${plan.stack}`,
       );
     }
-    if (!supervisorAlive(state)) throw new LabError(`the supervisor stopped while starting the daemons; see ${plan.paths.supervisorLog}:\n${indent(tail(plan.paths.supervisorLog, 15))}`);
-    if (Date.now() > deadline) throw new LabError(`the daemons were not all ready after ${Math.round(budget / 1000)} s; see the logs under ${plan.paths.logs}`);
+    if (!target.supervisorAlive(state.supervisor!)) throw labError('supervisor-gone', `the supervisor stopped while starting the daemons; see ${plan.paths.supervisorLog}:\n${indent(tail(plan.paths.supervisorLog, 15))}`);
+    if (Date.now() > deadline) throw labError('start-failed', `the daemons were not all ready after ${Math.round(budget / 1000)} s; see the logs under ${plan.paths.logs}.`);
     await sleep(150);
   }
+}
+
+/**
+ * The end-to-end proof that `up` is done: from the client host, the site's name resolves and
+ * `GET /` through the entry answers. The stack stays up either way; a dead entry is an error.
+ */
+async function checkEntry(design: ResolvedStack, plan: LabPlan, target: Target, say: (line: string) => void): Promise<void> {
+  const record = design.records.find((r) => r.name === design.entry) ?? design.records[0];
+  const client = plan.topology.hosts.find((h) => h.kind === 'client');
+  if (!record || !client) return;
+  const resolved = await target.run(client.namespace, ['dig', '+short', '+time=1', '+tries=3', record.fqdn, 'A'], { allowFailure: true, timeoutMs: 10_000 });
+  const addresses = resolved.stdout.trim().split('\n').filter(Boolean);
+  const why = plan.gaps.length > 0 ? ` (the lab does not carry out everything this design asks: ${plan.gaps.join('; ')})` : '';
+  if (resolved.exitCode !== 0 || addresses.length === 0) {
+    throw labError('entry-unreachable', `${plan.stack} is up, but ${record.fqdn} does not resolve from the client host${why}.`, `npx webstack exec client --stack ${plan.stack} -- dig ${record.fqdn}`);
+  }
+  const url = `http://${record.fqdn}/`;
+  const answer = await target.run(client.namespace, ['curl', '--silent', '--show-error', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', '5', url], { allowFailure: true, timeoutMs: 10_000 });
+  if (answer.exitCode !== 0 || answer.stdout.trim() !== '200') {
+    const said = answer.exitCode !== 0 ? answer.stderr.trim() || `curl exited with status ${answer.exitCode}` : `it answered ${answer.stdout.trim()}`;
+    throw labError('entry-unreachable', `${plan.stack} is up, but GET ${url} from the client host fails: ${said}${why}.`, `npx webstack status --stack ${plan.stack}`);
+  }
+  say(`  ✓ from the client: ${record.fqdn} is ${addresses.join(', ')}, and GET ${url} answers 200`);
 }
 
 function indent(text: string): string {
   return (text || '(empty)').split('\n').map((l) => `    ${l}`).join('\n');
 }
+
+export { LabError };

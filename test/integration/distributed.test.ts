@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { loadFrom } from '../../src/lab/load.ts';
+import { namespaceTarget } from '../../src/lab/target.ts';
 import type { LoadResult } from '../../src/load/generator.ts';
 import { expectOk, home, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
 
@@ -50,7 +51,7 @@ function faultSince(host: string): number {
 
 /** Constant load on GET / and GET /api/posts from the client while `during` breaks and mends things. */
 async function underLoad(during: () => Promise<void>): Promise<LoadResult> {
-  const load = loadFrom(home, stack, { from: 'client', urls: [`${www}/`, `${www}/api/posts`], requests: 1200, rate: 100, connections: 20, timeoutS: 10 });
+  const load = loadFrom(home, stack, { from: 'client', urls: [`${www}/`, `${www}/api/posts`], requests: 1200, rate: 100, connections: 20, timeoutS: 10 }, namespaceTarget);
   await sleep(1500);
   await during();
   return load;

@@ -26,7 +26,7 @@ describe('webstack check', () => {
   it('says which blueprints exist when the design is neither a file nor a blueprint', async () => {
     const r = await cli('check', 'distribted');
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /no design file 'distribted' and no blueprint of that name; blueprints: simple, distributed/);
+    assert.match(r.stderr, /no design file 'distribted' and no blueprint of that name; did you mean 'distributed'\? \(blueprints: simple, distributed/);
   });
 
   it('loads a design written in TypeScript with defineStack', async () => {

@@ -6,8 +6,8 @@ import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BLUEPRINTS } from '../../src/blueprints/index.ts';
 import { loadDesign } from '../../src/design/load.ts';
-import { planLab } from '../../src/lab/plan.ts';
-import { describeProbe } from '../../src/lab/probe.ts';
+import { planLab } from '../../src/plan/plan.ts';
+import { describeProbe } from '../../src/plan/probe.ts';
 import { assertGolden, designFrom, FIXED } from '../helpers.ts';
 
 // Every daemon's config, rendered from every blueprint, against checked-in files
@@ -20,7 +20,10 @@ describe('rendered daemon configs', () => {
       const plan = planLab((await loadDesign(blueprint)).stack, FIXED);
       const summary: string[] = [`fingerprint ${plan.fingerprint}`, '', '# network', ...plan.network.map((s) => s.argv.join(' ')), '', '# daemons'];
       for (const d of plan.daemons) {
-        summary.push(`${d.host}/${d.daemon} tier ${d.tier}: ${d.command.join(' ')}`, `  ready when: ${describeProbe(d.readiness)} within ${d.readinessTimeoutMs} ms`);
+        const wave = plan.waves.findIndex((w) => w.includes(d));
+        summary.push(`${d.host}/${d.daemon} wave ${wave}${d.after.length ? ` (after ${d.after.join(', ')})` : ''}: ${d.command.join(' ')}`, `  ready when: ${describeProbe(d.readiness)} within ${d.readinessTimeoutMs} ms`);
+        for (const v of d.validate ?? []) summary.push(`  valid when: ${v.join(' ')}`);
+        if (d.reload) summary.push(`  reload: ${'signal' in d.reload ? d.reload.signal : d.reload.command.join(' ')}`);
         if (d.init) summary.push(`  first start: ${d.init.command.join(' ')} (unless ${d.init.creates} exists)`);
         if (d.setup) summary.push(`  each time ready: ${d.setup.command.join(' ')} (within ${d.setup.timeoutMs} ms)`);
         for (const f of d.files) {
@@ -28,7 +31,7 @@ describe('rendered daemon configs', () => {
           assertGolden(`golden/${blueprint}/lab/${d.host}/${d.daemon}/${basename(f.path)}`, f.content);
         }
       }
-      for (const u of plan.unrun) summary.push(`not run yet: role ${u.role} on ${u.host}`);
+      for (const u of plan.unrun) summary.push(`not run yet: ${u.daemon} on ${u.host}`);
       for (const gap of plan.gaps) summary.push(`not yet: ${gap}`);
       for (const f of plan.resolvConfs) summary.push(`resolv.conf ${f.path}: ${f.content.trim().split('\n').at(-1)}`);
       assertGolden(`golden/${blueprint}/lab/plan.txt`, summary.join('\n') + '\n');
@@ -92,7 +95,8 @@ policies:
     assert.match(binds[0]!, /^203\.0\.113\.\d+:80$/);
     assert.match(binds[1]!, /^10\.71\.64\.\d+:8404$/);
     assert.match(cfg, /use-service prometheus-exporter if \{ path \/metrics \}/);
-    assert.equal(spec.tier, 4, 'after the servers it balances');
+    assert.deepEqual(spec.after, ['nginx', 'app'], 'after the servers it balances');
+    assert.equal(plan.waves.findIndex((w) => w.includes(spec)), plan.waves.length - 1, 'in the last wave');
   });
 
   test('only a request that never reached a server, or an idempotent one, is retried elsewhere', () => {

@@ -7,17 +7,19 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadDesign } from '../../src/design/load.ts';
 import { down } from '../../src/lab/down.ts';
-import { RecordingExecutor } from '../../src/lab/executor.ts';
-import { planLab } from '../../src/lab/plan.ts';
-import { checkAddressSpace, LabError } from '../../src/lab/preflight.ts';
-import { probeCommand, probePassed } from '../../src/lab/probe.ts';
-import { stateFromPlan, writeState } from '../../src/lab/state.ts';
-import { parseHaproxyStats, parseSlaveStatus, pickStack } from '../../src/lab/status.ts';
+import { RecordingTarget } from '../../src/lab/recording-target.ts';
+import { planLab } from '../../src/plan/plan.ts';
+import { LabError } from '../../src/lab/errors.ts';
+import { checkAddressSpace } from '../../src/lab/preflight.ts';
+import { probeCommand, probePassed } from '../../src/plan/probe.ts';
+import { pickStack, stateFromPlan, writeState } from '../../src/lab/state.ts';
+import { parseHaproxyStats } from '../../src/daemons/haproxy.ts';
+import { parseSlaveStatus } from '../../src/daemons/mariadb.ts';
 import { checkLoadRequest } from '../../src/lab/load.ts';
 import { readOrCreateSecrets } from '../../src/lab/files.ts';
 import { formatLoad } from '../../src/load/format.ts';
 import { generateLoad } from '../../src/load/generator.ts';
-import { topology } from '../../src/lab/topology.ts';
+import { topology } from '../../src/plan/topology.ts';
 import { designFrom, FIXED } from '../helpers.ts';
 
 // The lab's pure parts and its command sequences, through the recording executor: no root needed.
@@ -91,8 +93,8 @@ describe('lab preflight', () => {
     const { stack } = await loadDesign('simple');
     const routes = JSON.stringify([{ dst: 'default', dev: 'eth0' }, { dst: '203.0.113.0/24', dev: 'eth1' }]);
     await withHome(async (home) => {
-      const executor = new RecordingExecutor(() => ({ stdout: routes }));
-      await assert.rejects(checkAddressSpace(stack, 'simple', home, executor), (e: Error) => {
+      const target = new RecordingTarget({ answer: () => ({ stdout: routes }) });
+      await assert.rejects(checkAddressSpace(stack, 'simple', home, target), (e: Error) => {
         assert.ok(e instanceof LabError);
         assert.match(e.message, /network public \(203\.0\.113\.0\/27\) overlaps this machine's route to 203\.0\.113\.0\/24 on eth1/);
         return true;
@@ -104,16 +106,16 @@ describe('lab preflight', () => {
     const { stack } = await loadDesign('simple');
     await withHome(async (home) => {
       writeState(home, stateFromPlan(planLab(stack, { ...FIXED, home, name: 'other' }), 'simple', stack.networks));
-      const executor = new RecordingExecutor(() => ({ stdout: JSON.stringify([{ dst: 'default', dev: 'eth0' }]) }));
-      await assert.rejects(checkAddressSpace(stack, 'mine', home, executor), /overlaps network public \(203\.0\.113\.0\/27\) of running stack 'other'/);
-      await checkAddressSpace(stack, 'other', home, executor);
+      const target = new RecordingTarget({ answer: () => ({ stdout: JSON.stringify([{ dst: 'default', dev: 'eth0' }]) }) });
+      await assert.rejects(checkAddressSpace(stack, 'mine', home, target), /overlaps network public \(203\.0\.113\.0\/27\) of running stack 'other'/);
+      await checkAddressSpace(stack, 'other', home, target);
     });
   });
 
   test('--stack may be left out with one stack, and must be given with several', async () => {
     const { stack } = await loadDesign('simple');
     await withHome(async (home) => {
-      assert.throws(() => pickStack(home, undefined), /no stack is up; start one with `npx webstack up <design>`/);
+      assert.throws(() => pickStack(home, undefined), (e: LabError) => e.code === 'no-stack' && /no stack is up/.test(e.message) && e.fix === 'npx webstack up <design>');
       writeState(home, stateFromPlan(planLab(stack, { ...FIXED, home, name: 'one' }), 'simple', stack.networks));
       assert.equal(pickStack(home, undefined), 'one');
       writeState(home, stateFromPlan(planLab(stack, { ...FIXED, home, name: 'two' }), 'simple', stack.networks));
@@ -123,37 +125,38 @@ describe('lab preflight', () => {
   });
 });
 
-describe('lab down, through the recording executor', () => {
+describe('lab down, through the recording target', () => {
   test('removes the recorded namespaces and the links that carry its alias, and nothing else', async () => {
     const { stack } = await loadDesign('simple');
     await withHome(async (home) => {
       const plan = planLab(stack, { ...FIXED, home, name: 'rec' });
       writeState(home, stateFromPlan(plan, 'simple', stack.networks));
       const bridge = plan.topology.bridges[0]!.name;
-      const executor = new RecordingExecutor((argv) => {
-        if (argv.join(' ') === 'ip -j netns list') return { stdout: JSON.stringify([{ name: 'rec-server-01' }, { name: 'rec-client' }, { name: 'recx-server-01' }]) };
-        if (argv.join(' ') === 'ip -j link show') return { stdout: JSON.stringify([{ ifname: 'eth0' }, { ifname: bridge, ifalias: 'webstack:rec' }, { ifname: 'wsb-other', ifalias: 'webstack:recx' }]) };
-        return undefined;
+      const target = new RecordingTarget({
+        answer: (_where, argv) => {
+          if (argv.join(' ') === 'ip -j netns list') return { stdout: JSON.stringify([{ name: 'rec-server-01' }, { name: 'rec-client' }, { name: 'recx-server-01' }]) };
+          if (argv.join(' ') === 'ip -j link show') return { stdout: JSON.stringify([{ ifname: 'eth0' }, { ifname: bridge, ifalias: 'webstack:rec' }, { ifname: 'wsb-other', ifalias: 'webstack:recx' }]) };
+          return undefined;
+        },
       });
-      await down('rec', { home, executor, say: () => undefined, volumes: false });
-      assert.deepEqual(
-        executor.commands.map((c) => c.join(' ')),
-        [
-          'ip -j netns list',
-          'ip netns pids rec-server-01',
-          'ip netns del rec-server-01',
-          'ip netns pids rec-client',
-          'ip netns del rec-client',
-          'ip -j link show',
-          `ip link del ${bridge}`,
-        ],
-      );
+      await down('rec', { home, target, say: () => undefined, volumes: false });
+      assert.deepEqual(target.steps, [
+        'ask: ip -j netns list',
+        'machine: ip netns del rec-server-01',
+        'machine: ip netns del rec-client',
+        'ask: ip -j link show',
+        `machine: ip link del ${bridge}`,
+        'remove /etc/netns/rec-server-01',
+        'remove /etc/netns/rec-dns',
+        'remove /etc/netns/rec-client',
+        `remove ${join(home, 'rec', 'state.json')}`,
+      ]);
     });
   });
 
   test('an unknown stack is a clear error', async () => {
     await withHome(async (home) => {
-      await assert.rejects(down('nope', { home, executor: new RecordingExecutor(), say: () => undefined, volumes: false }), /there is no stack named 'nope'; no stack is up/);
+      await assert.rejects(down('nope', { home, target: new RecordingTarget(), say: () => undefined, volumes: false }), /there is no stack named 'nope'; no stack is up/);
     });
   });
 });

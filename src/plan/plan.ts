@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ResolvedStack } from '../design/types.ts';
-import { DAEMONS } from '../daemons/registry.ts';
+import { allDaemons, runnableDaemons } from '../daemons/registry.ts';
 import type { DaemonSpec, Install, RenderedFile, Secrets } from '../daemons/types.ts';
 import { daemonPaths, netnsEtc, stackPaths, type StackPaths } from './paths.ts';
 import { topology, type Topology } from './topology.ts';
@@ -19,8 +19,10 @@ export interface LabPlan {
   /** /etc/netns/<namespace>/resolv.conf for hosts that share a network with a DNS server. */
   readonly resolvConfs: readonly RenderedFile[];
   readonly network: readonly Step[];
-  /** Roles of the design that no daemon module runs yet: `up` says so rather than pretend. */
-  readonly unrun: readonly { readonly host: string; readonly role: string }[];
+  /** Daemons the design asks for that the lab does not run yet: `up` says so rather than pretend. */
+  readonly unrun: readonly { readonly host: string; readonly daemon: string }[];
+  /** The daemons in start order: each wave starts once every daemon of the earlier waves is ready. */
+  readonly waves: readonly (readonly DaemonSpec[])[];
   /** Other parts of the design the lab does not carry out yet, one sentence each. */
   readonly gaps: readonly string[];
 }
@@ -44,15 +46,15 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   const paths = stackPaths(options.home, stack);
   const wiring = topology(design, stack);
   const daemons = wiring.hosts.flatMap((host) =>
-    DAEMONS.filter((d) => d.runsOn(host)).map((d) =>
-      d.render({ design, topology: wiring, host, paths: daemonPaths(paths, host.name, d.name), secrets: options.secrets, install: options.install, designDir: options.designDir ?? options.install.repoRoot }),
-    ),
+    runnableDaemons()
+      .filter((d) => d.runsOn(host, design))
+      .map((d) => d.render({ design, topology: wiring, host, paths: daemonPaths(paths, host.name, d.name), secrets: options.secrets, install: options.install, designDir: options.designDir ?? options.install.repoRoot })),
   );
   const resolvConfs = wiring.hosts
     .filter((h) => h.resolver)
     .map((h) => ({ path: join(netnsEtc(h.namespace), 'resolv.conf'), content: `# webstack: host ${h.name} of stack ${stack}\nnameserver ${h.resolver}\n`, mode: 0o644 }));
   const network = networkSteps(wiring);
-  const unrun = wiring.hosts.flatMap((host) => host.roles.filter((role) => !DAEMONS.some((d) => d.runsOn({ ...host, roles: [role] }))).map((role) => ({ host: host.name, role })));
+  const unrun = wiring.hosts.flatMap((host) => allDaemons().filter((d) => !d.render && d.runsOn(host, design)).map((d) => ({ host: host.name, daemon: d.name })));
   const gaps = [
     ...design.virtualIps.map((v) => `virtual IP ${v.address} of ${v.holders.join(' and ')} is not held yet (keepalived comes later): names that point at it do not answer`),
     ...(design.policies.tls ? ['TLS is not terminated yet: the load balancers serve port 80 only'] : []),
@@ -61,7 +63,34 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
     ...(design.policies.db.failover === 'automatic' ? ['no automatic database failover yet: a lost primary stops writes until it is back'] : []),
   ];
   const fingerprint = createHash('sha256').update(JSON.stringify({ wiring, daemons, resolvConfs })).digest('hex').slice(0, 16);
-  return { stack, fingerprint, paths, topology: wiring, daemons, resolvConfs, network, unrun, gaps };
+  return { stack, fingerprint, paths, topology: wiring, daemons, waves: startWaves(daemons), resolvConfs, network, unrun, gaps };
+}
+
+/**
+ * The start order from each daemon's `after`: wave 0 holds the daemons that wait for nothing, wave
+ * n those whose awaited daemons are all in earlier waves. A daemon named in `after` that the stack
+ * does not run is not waited for. Stopping goes in the reverse order.
+ */
+export function startWaves(specs: readonly DaemonSpec[]): DaemonSpec[][] {
+  const present = new Set(specs.map((s) => s.daemon));
+  const waveOf = new Map<string, number>();
+  const visiting = new Set<string>();
+  const byName = new Map<string, DaemonSpec>();
+  for (const s of specs) byName.set(s.daemon, { ...s, after: [...new Set([...(byName.get(s.daemon)?.after ?? []), ...s.after])] });
+  const wave = (name: string, path: string[]): number => {
+    const known = waveOf.get(name);
+    if (known !== undefined) return known;
+    if (visiting.has(name)) throw new Error(`daemons wait for each other in a circle: ${[...path, name].join(' → ')}; fix their \`after\``);
+    visiting.add(name);
+    const deps = byName.get(name)!.after.filter((d) => present.has(d) && d !== name);
+    const n = deps.length === 0 ? 0 : 1 + Math.max(...deps.map((d) => wave(d, [...path, name])));
+    visiting.delete(name);
+    waveOf.set(name, n);
+    return n;
+  };
+  const waves: DaemonSpec[][] = [];
+  for (const s of specs) (waves[wave(s.daemon, [])] ??= []).push(s);
+  return waves.filter(Boolean);
 }
 
 /** The `ip` commands that build the lab's network, in order. No NAT, no default route: nothing leaves the machine. */
