@@ -47,3 +47,6 @@ export const FIXED = {
   install: { repoRoot: '/opt/webstack', node: '/usr/bin/node' },
   secrets: { dbPassword: 'db-password-for-tests', appSecret: 'app-secret-for-tests-0123456789', replicationPassword: 'replication-password-for-tests' },
 } as const;
+
+/** Every blueprint, for tests that run each. */
+export { BLUEPRINTS as BLUEPRINTS_FOR_DRY_RUN } from '../src/blueprints/index.ts';

@@ -85,8 +85,8 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .argument('<stack>', "the stack's name (npx webstack ls lists them)")
     .option('--volumes', "also remove the stack's data (databases)")
     .action(async (stack: string, opts: { volumes?: boolean }) => {
-      checkMachine();
       checkCanGoDown(home(), stack, Boolean(opts.volumes));
+      checkMachine();
       say(`${stack}: going down`);
       await down(stack, { home: home(), target, say, volumes: Boolean(opts.volumes) });
       say(`${stack} is down.`);

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { blueprintFile } from '../../src/blueprints/index.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { loadFrom } from '../../src/lab/load.ts';
@@ -129,12 +132,12 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
     assert.match(expectOk(inHost(stack, 'client', 'bash', '-c', script), 'read-your-writes').stdout, /x-read-from: server-01/i);
 
     const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
-    const replica = status.hosts.find((h: { name: string }) => h.name === 'server-02');
-    assert.equal(replica.replication.io, 'Yes');
-    assert.equal(replica.replication.sql, 'Yes');
-    assert.equal(replica.replication.primary, '10.71.32.11');
-    assert.equal(replica.replication.lagSeconds, 0);
-    assert.match(expectOk(webstack('status', '--stack', stack), 'status').stdout, /server-02: from 10\.71\.32\.11, running, 0 s behind/);
+    const replica = status.hosts.find((h: { name: string }) => h.name === 'server-02').daemons.find((d: { name: string }) => d.name === 'mariadb').observed.details.replication;
+    assert.equal(replica.io, 'Yes');
+    assert.equal(replica.sql, 'Yes');
+    assert.equal(replica.primary, '10.71.32.11');
+    assert.equal(replica.lagSeconds, 0);
+    assert.match(expectOk(webstack('status', '--stack', stack), 'status').stdout, /server-02 mariadb: replica from 10\.71\.32\.11, running, 0 s behind/);
   });
 
   test('the stats page and Prometheus metrics answer on the private network only; the app sees the client address', () => {
@@ -150,7 +153,7 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
   test('under constant load, killing server-01 (and its primary) fails no request; it is down within 1.5 s and takes traffic after heal', (t) =>
     promiseHolds(t, 'server-01', 'kill', () => {
       const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
-      const seen = status.hosts.find((h: { name: string }) => h.name === 'lb-01').balancing;
+      const seen = status.hosts.find((h: { name: string }) => h.name === 'lb-01').daemons[0].observed.details.servers;
       assert.deepEqual(seen.map((b: { server: string; status: string }) => `${b.server} ${b.status}`), ['server-01 DOWN', 'server-02 UP'], 'status shows what HAProxy sees');
       assert.equal(status.hosts.find((h: { name: string }) => h.name === 'server-01').fault.how, 'kill');
     }));
@@ -214,5 +217,82 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
     assert.equal(how.code, 2);
     assert.match(how.stderr, /--how 'explode' is not a way to fail; use one of: kill, freeze, cut/);
     assert.equal(webstack('fail', 'nobody', '--stack', stack).code, 1);
+  });
+
+  test('ten design changes applied under constant load fail no request and reload only the daemons whose config changed', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'webstack-changes-'));
+    const blueprint = parse(readFileSync(blueprintFile('distributed'), 'utf8'));
+    const variants: [string, Record<string, unknown>, Record<string, unknown>][] = [
+      ['leastconn', { lb: { algorithm: 'leastconn' } }, {}],
+      ['interval 400 ms', { lb: { algorithm: 'leastconn' }, healthChecks: { intervalMs: 400 } }, {}],
+      ['TTL 120', { lb: { algorithm: 'leastconn' }, healthChecks: { intervalMs: 400 } }, { ttl: 120 }],
+      ['roundrobin', { healthChecks: { intervalMs: 400 } }, { ttl: 120 }],
+      ['fall 3', { healthChecks: { intervalMs: 400, fall: 3 } }, { ttl: 120 }],
+      ['TTL 60', { healthChecks: { intervalMs: 400, fall: 3 } }, { ttl: 60 }],
+      ['interval 600 ms', { healthChecks: { intervalMs: 600, fall: 3 } }, { ttl: 60 }],
+      ['rise 3', { healthChecks: { intervalMs: 600, fall: 3, rise: 3 } }, { ttl: 60 }],
+      ['TTL 200', { healthChecks: { intervalMs: 600, fall: 3, rise: 3 } }, { ttl: 200 }],
+      ['as the blueprint', {}, {}],
+    ];
+    const pidsOf = () => {
+      const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
+      return Object.fromEntries(status.hosts.flatMap((h: { name: string; daemons: { name: string; pid: number; reloads: number }[] }) => h.daemons.map((d) => [`${h.name}/${d.name}`, { pid: d.pid, reloads: d.reloads }])));
+    };
+    try {
+      const before = pidsOf();
+      const applied: string[] = [];
+      const result = await underLoad(async () => {
+        for (const [i, [title, policies, dns]] of variants.entries()) {
+          const file = join(dir, `change-${i}.yaml`);
+          writeFileSync(file, stringify({ ...blueprint, policies: { ...blueprint.policies, ...policies }, ...(Object.keys(dns).length ? { dns } : {}) }));
+          const run = expectOk(webstack('up', file, '--name', stack), `change ${title}`);
+          applied.push(`${title}: ${run.stdout.trim().split('\n').slice(1).join('; ')}`);
+        }
+      });
+      t.diagnostic(applied.join('\n'));
+      t.diagnostic(`${result.requests} requests, ${result.failed} failed, p99 ${result.latencyMs.p99} ms`);
+      assert.equal(result.failed, 0, JSON.stringify(result));
+      const after = pidsOf();
+      for (const daemon of Object.keys(before)) assert.equal(after[daemon].pid, before[daemon].pid, `${daemon} was not restarted`);
+      // HAProxy took seven changes (all but the TTLs), Knot four (the TTLs and the last), nobody else any.
+      assert.equal(after['lb-01/haproxy'].reloads - before['lb-01/haproxy'].reloads, 7);
+      assert.equal(after['dns/dns'].reloads - before['dns/dns'].reloads, 4);
+      for (const daemon of Object.keys(before).filter((d) => !['lb-01/haproxy', 'dns/dns'].includes(d))) assert.equal(after[daemon].reloads, before[daemon].reloads, `${daemon} was left alone`);
+      assert.match(expectOk(inHost(stack, 'client', 'dig', '+noall', '+answer', 'www.foobar.com'), 'dig').stdout, /\s300\s+IN\s+A\s/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a change that HAProxy refuses is refused in HAProxy's words, and the stack keeps serving the old config", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webstack-bad-'));
+    try {
+      const blueprint = parse(readFileSync(blueprintFile('distributed'), 'utf8'));
+      const file = join(dir, 'bad.yaml');
+      writeFileSync(file, stringify({ ...blueprint, policies: { ...blueprint.policies, healthChecks: { path: '/he alth' } } }));
+      const generation = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout).generation;
+      const refused = webstack('up', file, '--name', stack);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /haproxy on lb-01 refused its new config/);
+      assert.match(refused.stderr, /\[ALERT\].*'http-check send'/);
+      assert.match(refused.stderr, /Nothing was changed\./);
+      assert.equal(JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout).generation, generation);
+      assert.equal(request('GET', '/api/posts').status, 200);
+      assert.match(readFileSync(join(home, stack, 'config', 'lb-01', 'haproxy', 'haproxy.cfg'), 'utf8'), /uri \/healthz /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("after the load balancer is killed and healed, its log shows the new requests", () => {
+    try {
+      expectOk(webstack('fail', 'lb-01', '--stack', stack), 'fail');
+      expectOk(webstack('heal', 'lb-01', '--stack', stack), 'heal');
+    } finally {
+      webstack('heal', 'lb-01', '--stack', stack);
+    }
+    const marker = `/after-heal-${Date.now()}`;
+    request('GET', marker);
+    assert.match(expectOk(webstack('logs', 'lb-01', 'haproxy', '--stack', stack, '-n', '20'), 'logs').stdout, new RegExp(`GET ${marker} HTTP`));
   });
 });

@@ -103,6 +103,28 @@ describe('webstack fail and load, on bad input', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /'lots' is not a whole number/);
   });
+
+  it('refuses every kind of bad load request with exit 2, before looking for a stack', async () => {
+    for (const [args, said] of [
+      [['-n', '0'], /load requests must be a whole number from 1 to 100000, not 0/],
+      [['-r', '-5'], /'-5' is not a whole number|unknown option/],
+    ] as const) {
+      const r = await cli('load', 'http://www.foobar.com/', ...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, said);
+    }
+    const url = await cli('load', 'not a url');
+    assert.equal(url.code, 2);
+    assert.match(url.stderr, /'not a url' is not a URL/);
+  });
+
+  it('says there is no such stack before saying it goes down', async () => {
+    const r = await cli('down', 'nosuch-webstack-test');
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /there is no stack named 'nosuch-webstack-test'/);
+    assert.match(r.stderr, /fix: npx webstack ls/);
+  });
 });
 
 describe('the installed command', () => {
