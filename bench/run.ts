@@ -86,6 +86,8 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
   if (readState(home, dist)) await down(dist, { ...lab, volumes: true });
   const viaLb: LoadResult[] = [];
   const direct: LoadResult[] = [];
+  const applies: number[] = [];
+  const recreates: number[] = [];
   try {
     await up(distributed, { ...lab, name: dist, install, designRef: 'distributed' });
     // Warm-up: connections, JIT and the database's caches.
@@ -94,6 +96,17 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
       viaLb.push(await loadFrom(home, dist, { ...shape, from: 'client', urls: ['http://www.foobar.com/'] }, namespaceTarget));
       // lb-01 is the one host besides the servers on the private network.
       direct.push(await loadFrom(home, dist, { ...shape, from: 'lb-01', urls: ['http://10.71.32.11/'] }, namespaceTarget));
+    }
+    // A one-line change (the balancing algorithm) applied to the running stack, against down + up.
+    const changed = { ...distributed, policies: { ...distributed.policies, lb: { algorithm: 'leastconn' as const } } };
+    for (let i = 0; i < LAB_RUNS; i++) {
+      applies.push(await timed(() => up(i % 2 === 0 ? changed : distributed, { ...lab, name: dist, install, designRef: 'distributed' })));
+    }
+    for (let i = 0; i < 3; i++) {
+      recreates.push(await timed(async () => {
+        await down(dist, { ...lab, volumes: false });
+        await up(distributed, { ...lab, name: dist, install, designRef: 'distributed' });
+      }));
     }
   } finally {
     if (readState(home, dist)) await down(dist, { ...lab, volumes: true });
@@ -110,6 +123,10 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
   const ratio = mid(viaLb.map((r) => r.rps)) / mid(direct.map((r) => r.rps));
   const p50 = mid(viaLb.map((r) => r.latencyMs.p50)) / mid(direct.map((r) => r.latencyMs.p50));
   console.log(`  through the LB / direct: ${ratio.toFixed(2)}x the requests per second, ${p50.toFixed(2)}x the median latency`);
+  console.log(`\nlab: distributed, a one-line change (the balancing algorithm), median of ${applies.length} (apply) and ${recreates.length} (down + up) runs, seconds`);
+  console.log(`  applied to the running stack (HAProxy reloads)  ${(mid(applies) / 1000).toFixed(2)}`);
+  console.log(`  down, then up                                   ${(mid(recreates) / 1000).toFixed(2)}`);
+  console.log(`  down + up / apply                               ${(mid(recreates) / mid(applies)).toFixed(1)}x`);
 } else {
   console.log('\nlab: skipped (needs root on Linux; BENCH_LAB=0 also skips it)');
 }

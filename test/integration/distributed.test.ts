@@ -53,10 +53,14 @@ function faultSince(host: string): number {
 }
 
 /** Constant load on GET / and GET /api/posts from the client while `during` breaks and mends things. */
-async function underLoad(during: () => Promise<void>): Promise<LoadResult> {
-  const load = loadFrom(home, stack, { from: 'client', urls: [`${www}/`, `${www}/api/posts`], requests: 1200, rate: 100, connections: 20, timeoutS: 10 }, namespaceTarget);
+async function underLoad(during: () => Promise<void>, requests = 1200): Promise<LoadResult> {
+  const rate = 100;
+  const started = Date.now();
+  const load = loadFrom(home, stack, { from: 'client', urls: [`${www}/`, `${www}/api/posts`], requests, rate, connections: 20, timeoutS: 10 }, namespaceTarget);
   await sleep(1500);
   await during();
+  // Whatever was done must have been done while the load still ran.
+  assert.ok(Date.now() - started < (requests / rate) * 1000, `done ${Date.now() - started} ms after the load began, which lasts ${(requests / rate) * 1000} ms`);
   return load;
 }
 
@@ -248,7 +252,7 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
           const run = expectOk(webstack('up', file, '--name', stack), `change ${title}`);
           applied.push(`${title}: ${run.stdout.trim().split('\n').slice(1).join('; ')}`);
         }
-      });
+      }, 6000);
       t.diagnostic(applied.join('\n'));
       t.diagnostic(`${result.requests} requests, ${result.failed} failed, p99 ${result.latencyMs.p99} ms`);
       assert.equal(result.failed, 0, JSON.stringify(result));
