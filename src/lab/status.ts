@@ -5,7 +5,7 @@ import type { DaemonSpec, Observation } from '../daemons/types.ts';
 import { stackPaths } from '../plan/paths.ts';
 import { labError } from './errors.ts';
 import { readFaults, readState, readStatus, supervisorAlive, type Fault } from './state.ts';
-import type { DaemonState, SupervisorStatus } from './supervisor-types.ts';
+import type { DaemonStatus, SupervisorStatus } from './supervisor-types.ts';
 import type { Target } from './target.ts';
 
 // Status is data: computed from the stack's record, the supervisor's status file and the faults
@@ -16,17 +16,11 @@ import type { Target } from './target.ts';
 export const STACK_PHASES = ['starting', 'running', 'failed', 'stopping', 'stopped', 'down'] as const;
 export type StackPhase = (typeof STACK_PHASES)[number];
 
-export interface DaemonView {
+/** A daemon as `status` shows it: the supervisor's record of it, and what it reports of itself. */
+export interface DaemonView extends Pick<DaemonStatus, 'desired' | 'state' | 'hint' | 'pid' | 'restarts' | 'reloads' | 'errors'> {
   readonly name: string;
-  readonly desired: 'running';
-  /** 'stopped' when the supervisor is not running. */
-  readonly state: DaemonState;
-  readonly hint: string | null;
-  readonly pid: number | null;
-  readonly restarts: number;
-  readonly reloads: number;
+  /** null when the supervisor is not running. */
   readonly since: string | null;
-  readonly errors: readonly string[];
   /** What the daemon reports of itself (its module's observe), while it runs. */
   observed?: Observation | null;
 }

@@ -6,7 +6,7 @@ import type { ResolvedStack } from '../design/types.ts';
 import { planLab, type LabPlan } from '../plan/plan.ts';
 import { describeProbe } from '../plan/probe.ts';
 import { down } from './down.ts';
-import { labError, LabError } from './errors.ts';
+import { labError } from './errors.ts';
 import { materialise, readOrCreateSecrets } from './files.ts';
 import { checkAddressSpace, checkNamespacesFree, MACHINE_LOCK, withMachineLock } from './preflight.ts';
 import { processStartTime } from './process.ts';
@@ -260,5 +260,3 @@ async function checkEntry(design: ResolvedStack, plan: LabPlan, target: Target, 
 function indent(text: string): string {
   return (text || '(empty)').split('\n').map((l) => `    ${l}`).join('\n');
 }
-
-export { LabError };
