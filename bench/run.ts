@@ -48,7 +48,7 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
   const name = 'bench-simple';
   const home = webstackHome();
   const lab = { home, target: namespaceTarget, say: () => undefined };
-  const install = { repoRoot: fileURLToPath(new URL('..', import.meta.url)), node: process.execPath };
+  const install = { repoRoot: fileURLToPath(new URL('..', import.meta.url)), node: process.execPath, compiled: false };
   const timed = async (fn: () => Promise<unknown>) => {
     const start = performance.now();
     await fn();
@@ -74,6 +74,36 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
   console.log(`  up, data kept from an earlier run       ${(mid(kept) / 1000).toFixed(2)}`);
   console.log(`  down                                    ${(mid(downs) / 1000).toFixed(2)}`);
   console.log(`  first start / data kept                 ${(mid(fresh) / mid(kept)).toFixed(2)}x`);
+
+  // Start-up: the CLI (`status`, a short command) and the app server's memory, compiled (dist/)
+  // against the TypeScript sources through tsx, in one run. `npm run build` must have run.
+  const { spawnSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const { readStatus } = await import('../src/lab/state.ts');
+  const { stackPaths } = await import('../src/plan/paths.ts');
+  const { loadFrom: loadFor } = await import('../src/lab/load.ts');
+  const bin = fileURLToPath(new URL('../bin/webstack.js', import.meta.url));
+  const cliTimes = { compiled: [] as number[], source: [] as number[] };
+  const rss = { compiled: [] as number[], source: [] as number[] };
+  try {
+    for (const compiled of [true, false]) {
+      const kind = compiled ? 'compiled' : 'source';
+      await up(design, { ...lab, name, install: { ...install, compiled }, designRef: 'simple' });
+      await loadFor(home, name, { from: 'client', urls: ['http://www.foobar.com/'], requests: 300, rate: 20_000, connections: 10, timeoutS: 10 }, namespaceTarget);
+      const app = readStatus(stackPaths(home, name).daemons)!.daemons.find((d) => d.daemon === 'app')!;
+      rss[kind].push(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${app.pid}/status`, 'utf8'))![1]) / 1024);
+      for (let i = 0; i < LAB_RUNS; i++) {
+        const env = compiled ? { ...process.env, WEBSTACK_FROM_SOURCE: '' } : { ...process.env, WEBSTACK_FROM_SOURCE: '1' };
+        cliTimes[kind].push(await timed(async () => void spawnSync(process.execPath, [bin, 'status', '--stack', name], { env })));
+      }
+      await down(name, { ...lab, volumes: true });
+    }
+  } finally {
+    if (readState(home, name)) await down(name, { ...lab, volumes: true });
+  }
+  console.log(`\nstart-up, compiled (dist/) against the sources through tsx; medians of ${LAB_RUNS} runs`);
+  console.log(`  webstack status (node bin/webstack.js), s   compiled ${(mid(cliTimes.compiled) / 1000).toFixed(2)}   source ${(mid(cliTimes.source) / 1000).toFixed(2)}   ${(mid(cliTimes.source) / mid(cliTimes.compiled)).toFixed(1)}x`);
+  console.log(`  app server RSS after 300 requests, MB       compiled ${rss.compiled[0]!.toFixed(0)}   source ${rss.source[0]!.toFixed(0)}   ${(rss.compiled[0]! / rss.source[0]!).toFixed(2)}x`);
 
   // Through the load balancer against straight from one server: the same page (GET /, rendered by
   // the app from the database), as fast as it goes with 10 connections, interleaved round by round.

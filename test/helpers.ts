@@ -44,7 +44,7 @@ export const STACK_FRAME = /^\s+at .+[(:]\d+/m;
 /** Lab plans with the machine-specific parts fixed, so that golden files do not depend on the machine. */
 export const FIXED = {
   home: '/var/lib/webstack',
-  install: { repoRoot: '/opt/webstack', node: '/usr/bin/node' },
+  install: { repoRoot: '/opt/webstack', node: '/usr/bin/node', compiled: true },
   secrets: { dbPassword: 'db-password-for-tests', appSecret: 'app-secret-for-tests-0123456789', replicationPassword: 'replication-password-for-tests' },
 } as const;
 

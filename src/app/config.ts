@@ -4,8 +4,7 @@ import { z } from 'zod';
 // What an app server is told at start: one JSON file, written by webstack's renderer (0600, since
 // it holds the database password and the stack's secret).
 
-/** How long a client that wrote reads from the primary, unless the app is told otherwise. */
-export const READ_YOUR_WRITES_S = 5;
+export { READ_YOUR_WRITES_S } from './defaults.ts';
 
 const Endpoint = z.strictObject({ host: z.string(), address: z.string(), port: z.number().int() });
 

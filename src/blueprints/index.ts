@@ -10,6 +10,7 @@ export function isBlueprint(name: string): name is Blueprint {
   return (BLUEPRINTS as readonly string[]).includes(name);
 }
 
+/** In src/blueprints/ whether this module runs from src/ or, compiled, from dist/. */
 export function blueprintFile(name: Blueprint | string): string {
-  return fileURLToPath(new URL(`./${name}.yaml`, import.meta.url));
+  return fileURLToPath(new URL(`../../src/blueprints/${name}.yaml`, import.meta.url));
 }

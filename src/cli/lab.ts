@@ -2,31 +2,24 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { requiredPackages } from '../daemons/registry.ts';
-import { loadDesign } from '../design/load.ts';
+import { COMPILED, REPO_ROOT } from '../entry.ts';
 import { daemonPaths, stackPaths, webstackHome } from '../plan/paths.ts';
-import { checkCanGoDown, down } from '../lab/down.ts';
 import { labError } from '../lab/errors.ts';
-import { fail, heal } from '../lab/faults.ts';
-import { checkMachine } from '../lab/preflight.ts';
-import { RecordingTarget } from '../lab/recording-target.ts';
 import { FAULT_KINDS, hostRecord, listStacks, pickStack, readState, readStatus, supervisorAlive, type FaultKind } from '../lab/state.ts';
-import { formatStatus, stackStatus, withObservations } from '../lab/status.ts';
-import { namespaceTarget } from '../lab/target.ts';
 import { checkLoadInput, loadFrom, LOAD_DEFAULTS } from '../lab/load.ts';
-import { formatLoad } from '../load/format.ts';
-import { up } from '../lab/up.ts';
+import type { Target } from '../lab/target.ts';
 import { EXIT, UsageError } from './errors.ts';
 import type { Io } from './main.ts';
 
 // The lab's verbs, named as docker compose users expect: up, down, status, exec, logs, ls; and
-// the ones to break it: fail, heal, load.
+// the ones to break it: fail, heal, load. Heavy modules are loaded by the commands that use them.
 
 const STACK_NAME = /^[a-z][a-z0-9-]{0,11}$/;
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const target = namespaceTarget;
+const lab = {
+  target: async (): Promise<Target> => (await import('../lab/target.ts')).namespaceTarget,
+  checkMachine: async () => (await import('../lab/preflight.ts')).checkMachine(),
+};
 
 export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => void, designHelp: string): void {
   const home = () => webstackHome();
@@ -42,10 +35,11 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
       if (opts.name !== undefined && !STACK_NAME.test(opts.name)) {
         throw new UsageError(`--name '${opts.name}' is not a stack name: lower-case letters, digits and '-', starting with a letter, at most 12 characters.`);
       }
-      const { stack: design } = await loadDesign(ref);
+      const { stack: design } = await (await import('../design/load.ts')).loadDesign(ref);
+      const { up } = await import('../lab/up.ts');
       const name = opts.name ?? design.stack;
       const designDir = existsSync(ref) && statSync(ref).isFile() ? dirname(resolve(ref)) : process.cwd();
-      const install = { repoRoot, node: process.execPath };
+      const install = { repoRoot: REPO_ROOT, node: process.execPath, compiled: COMPILED };
       if (opts.dryRun) {
         // The real machine answers the read-only questions (routes, namespaces); everything else is
         // printed, and the records go to a scratch directory that is removed afterwards.
@@ -53,7 +47,8 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
         const running = readState(home(), name);
         if (running) say(`${name} is already on this machine; this is what a new stack of that name would take (a running stack takes only what changed).`);
         say(`${name}: the steps of up ${ref}, in order (nothing is changed):`);
-        const dry = new RecordingTarget({ query: target.query, onStep: (step) => say(`  ${step}`) });
+        const { RecordingTarget } = await import('../lab/recording-target.ts');
+        const dry = new RecordingTarget({ query: (await lab.target()).query, onStep: (step) => say(`  ${step}`) });
         try {
           await up(design, { home: scratch, target: dry, say: (line) => say(`  # ${line.trim()}`), name, designRef: ref, designDir, install, lock: join(scratch, 'lock'), readOnlySecrets: true });
           await dry.settled();
@@ -62,10 +57,10 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
         }
         return;
       }
-      checkMachine();
+      await lab.checkMachine();
       say(`${name}: bringing up ${ref}`);
       const started = performance.now();
-      const { plan, outcome } = await up(design, { home: home(), target, say, name, designRef: ref, designDir, install });
+      const { plan, outcome } = await up(design, { home: home(), target: await lab.target(), say, name, designRef: ref, designDir, install });
       if (outcome !== 'created') return;
       const www = design.records.find((r) => r.name === design.entry) ?? design.records[0];
       const client = plan.topology.hosts.find((h) => h.kind === 'client')!;
@@ -85,10 +80,11 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .argument('<stack>', "the stack's name (npx webstack ls lists them)")
     .option('--volumes', "also remove the stack's data (databases)")
     .action(async (stack: string, opts: { volumes?: boolean }) => {
+      const { checkCanGoDown, down } = await import('../lab/down.ts');
       checkCanGoDown(home(), stack, Boolean(opts.volumes));
-      checkMachine();
+      await lab.checkMachine();
       say(`${stack}: going down`);
-      await down(stack, { home: home(), target, say, volumes: Boolean(opts.volumes) });
+      await down(stack, { home: home(), target: await lab.target(), say, volumes: Boolean(opts.volumes) });
       say(`${stack} is down.`);
     });
 
@@ -98,7 +94,8 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .option('--json', 'print one JSON object')
     .action(async (opts: { stack?: string; json?: boolean }) => {
-      const status = await withObservations(stackStatus(home(), pickStack(home(), opts.stack)), home(), target);
+      const { formatStatus, stackStatus, withObservations } = await import('../lab/status.ts');
+      const status = await withObservations(stackStatus(home(), pickStack(home(), opts.stack)), home(), await lab.target());
       io.stdout(opts.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
     });
 
@@ -110,8 +107,9 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .action(async (host: string, opts: { how: string; stack?: string }) => {
       if (!(FAULT_KINDS as readonly string[]).includes(opts.how)) throw new UsageError(`--how '${opts.how}' is not a way to fail; use one of: ${FAULT_KINDS.join(', ')}.`);
-      checkMachine();
-      await fail(pickStack(home(), opts.stack), host, opts.how as FaultKind, { home: home(), target, say });
+      await lab.checkMachine();
+      const { fail } = await import('../lab/faults.ts');
+      await fail(pickStack(home(), opts.stack), host, opts.how as FaultKind, { home: home(), target: await lab.target(), say });
     });
 
   cli
@@ -120,8 +118,9 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .argument('<host>', 'a failed host of the stack')
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .action(async (host: string, opts: { stack?: string }) => {
-      checkMachine();
-      await heal(pickStack(home(), opts.stack), host, { home: home(), target, say });
+      await lab.checkMachine();
+      const { heal } = await import('../lab/faults.ts');
+      await heal(pickStack(home(), opts.stack), host, { home: home(), target: await lab.target(), say });
     });
 
   cli
@@ -139,9 +138,10 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
       const request = { urls, requests: opts.requests, rate: opts.rate, connections: opts.connections, timeoutS: opts.timeout, from: opts.from };
       // Bad input is refused before anything else is looked at (exit 2).
       checkLoadInput(request);
-      checkMachine();
+      await lab.checkMachine();
       const stack = pickStack(home(), opts.stack);
-      const result = await loadFrom(home(), stack, request, target);
+      const { formatLoad } = await import('../load/format.ts');
+      const result = await loadFrom(home(), stack, request, await lab.target());
       io.stdout(opts.json ? JSON.stringify(result, null, 2) + '\n' : formatLoad(result));
       if (result.failed > 0) setExit(EXIT.failed);
     });
@@ -169,9 +169,9 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .argument('<command...>', 'the command and its arguments, after --')
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .action(async (host: string, command: string[], opts: { stack?: string }) => {
-      checkMachine();
+      await lab.checkMachine();
       const stack = pickStack(home(), opts.stack);
-      setExit(await passThrough(target.inHost(hostRecord(home(), stack, host).host.namespace, command)));
+      setExit(await passThrough((await lab.target()).inHost(hostRecord(home(), stack, host).host.namespace, command)));
     });
 
   cli
@@ -199,7 +199,7 @@ export function addPackagesCommand(cli: Command, io: Io): void {
   cli
     .command('packages')
     .description("the Debian packages the lab's daemons need, one a line (scripts/install.sh installs them)")
-    .action(() => io.stdout(requiredPackages().join('\n') + '\n'));
+    .action(async () => io.stdout((await import('../daemons/registry.ts')).requiredPackages().join('\n') + '\n'));
 }
 
 function toInt(value: string): number {

@@ -1,19 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { check } from '../analysis/check.ts';
-import { checkJson, formatCheck } from '../analysis/format.ts';
 import { blueprintFile, BLUEPRINTS, isBlueprint } from '../blueprints/index.ts';
-import { loadDesign } from '../design/load.ts';
 import { unknownChoice } from '../design/problems.ts';
-import { jsonSchema } from '../design/schema.ts';
-import { diagramModel } from '../diagram/model.ts';
-import { renderMermaid } from '../diagram/mermaid.ts';
-import { renderSvg } from '../diagram/svg.ts';
 import { EXIT, reportError, UsageError } from './errors.ts';
 import { writeFileAtomic } from './files.ts';
 import { addLabCommands, addPackagesCommand } from './lab.ts';
 
 // The command line: parse arguments, call the pure core, print, exit. Nothing else.
+// Each command loads what it needs when it runs, so that `status` does not pay for the diagram
+// layout engine, nor `--version` for anything: start-up is most of a short command's time.
+
+const loadDesign = async (ref: string) => (await import('../design/load.ts')).loadDesign(ref);
 
 export interface Io {
   stdout: (text: string) => void;
@@ -39,6 +36,8 @@ function program(io: Io, setExit: (code: number) => void): Command {
     .option('--strict', 'exit 1 when there is any finding')
     .action(async (ref: string, opts: { json?: boolean; strict?: boolean }) => {
       const { stack } = await loadDesign(ref);
+      const { check } = await import('../analysis/check.ts');
+      const { checkJson, formatCheck } = await import('../analysis/format.ts');
       const report = check(stack);
       io.stdout(opts.json ? checkJson(report) : formatCheck(stack, report));
       if (opts.strict && report.findings.length > 0) setExit(EXIT.findings);
@@ -51,8 +50,8 @@ function program(io: Io, setExit: (code: number) => void): Command {
     .addOption(new Option('--format <format>', 'svg or mermaid').choices(['svg', 'mermaid']).default('svg'))
     .option('-o, --output <file>', 'write to a file instead of stdout (replaced if it exists)')
     .action(async (ref: string, opts: { format: 'svg' | 'mermaid'; output?: string }) => {
-      const model = diagramModel((await loadDesign(ref)).stack);
-      const text = opts.format === 'svg' ? await renderSvg(model) : renderMermaid(model);
+      const model = (await import('../diagram/model.ts')).diagramModel((await loadDesign(ref)).stack);
+      const text = opts.format === 'svg' ? await (await import('../diagram/svg.ts')).renderSvg(model) : (await import('../diagram/mermaid.ts')).renderMermaid(model);
       if (opts.output) {
         writeFileAtomic(opts.output, text, { overwrite: true });
         io.stderr(`wrote ${opts.output}\n`);
@@ -74,7 +73,7 @@ function program(io: Io, setExit: (code: number) => void): Command {
   cli
     .command('schema')
     .description('print the JSON Schema of the design file, for editors')
-    .action(() => io.stdout(JSON.stringify(jsonSchema(), null, 2) + '\n'));
+    .action(async () => io.stdout(JSON.stringify((await import('../design/schema.ts')).jsonSchema(), null, 2) + '\n'));
 
   cli
     .command('blueprints')

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
-import { READ_YOUR_WRITES_S, type AppConfig } from '../app/config.ts';
+import type { AppConfig } from '../app/config.ts';
+import { READ_YOUR_WRITES_S } from '../app/defaults.ts';
 import { bindAddresses, LOOPBACK, targetsOf } from './listeners.ts';
 import { APP_DATABASE, APP_USER } from './mariadb.ts';
+import { programCommand } from '../entry.ts';
 import { listener, type RunnableDaemon } from './types.ts';
 
 // The application server, one per app host: the foobar app from this repository, or the command
@@ -91,7 +93,7 @@ export const app: RunnableDaemon = {
     const configFile = join(paths.config, 'app.json');
     return {
       ...common,
-      command: [install.node, '--import', 'tsx', join(install.repoRoot, 'src/app/main.ts'), configFile],
+      command: [...programCommand(install.node, install.repoRoot, 'app/main', install.compiled), configFile],
       cwd: install.repoRoot,
       files: [{ path: configFile, content: JSON.stringify(config, null, 2) + '\n', mode: 0o600 }],
       readiness: { kind: 'http', url: `http://${probeAddress}:${port}${design.policies.healthChecks.path}` },

@@ -64,6 +64,8 @@ export interface DaemonSpec {
 export interface Install {
   readonly repoRoot: string;
   readonly node: string;
+  /** Run webstack's own programs (the app) from dist/, compiled, rather than through tsx. */
+  readonly compiled: boolean;
 }
 
 export interface Secrets {

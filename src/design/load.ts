@@ -94,7 +94,9 @@ async function readSource(ref: string, cwd: string): Promise<DesignSource> {
   if (MODULE_EXTENSIONS.includes(extension)) {
     let module: Record<string, unknown>;
     try {
-      module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+      // A TypeScript design goes through tsx, whether webstack itself runs compiled or not.
+      const url = pathToFileURL(path).href;
+      module = (extension === '.js' || extension === '.mjs' ? await import(url) : await (await import('tsx/esm/api')).tsImport(url, import.meta.url)) as Record<string, unknown>;
     } catch (error) {
       fail(ref, `could not load the design module: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
     }

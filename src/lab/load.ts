@@ -1,6 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { UsageError } from '../design/problems.ts';
-import { LIMITS, type LoadOptions, type LoadResult } from '../load/generator.ts';
+import { programCommand, REPO_ROOT } from '../entry.ts';
+import { LIMITS, type LoadOptions, type LoadResult } from '../load/shape.ts';
 import { labError } from './errors.ts';
 import { runningHost } from './state.ts';
 import type { Target } from './target.ts';
@@ -8,7 +9,6 @@ import type { Target } from './target.ts';
 // Load from inside a stack: the generator runs in one of the stack's hosts (the client by
 // default), so its traffic can only reach the lab's own addresses; bounded in count, rate and time.
 
-const GENERATOR = new URL('../load/main.ts', import.meta.url).pathname;
 
 export interface LoadRequest extends LoadOptions {
   /** The host the load comes from. */
@@ -23,7 +23,7 @@ export async function loadFrom(home: string, stack: string, request: LoadRequest
 
   const options: LoadOptions = { urls: request.urls, requests: request.requests, rate: request.rate, connections: request.connections, timeoutS: request.timeoutS };
   const budgetMs = (request.requests / request.rate + request.timeoutS + 30) * 1000;
-  const run = await target.run(host.namespace, [process.execPath, '--import', import.meta.resolve('tsx'), GENERATOR, JSON.stringify(options)], { allowFailure: true, timeoutMs: budgetMs });
+  const run = await target.run(host.namespace, [...programCommand(process.execPath, REPO_ROOT, 'load/main'), JSON.stringify(options)], { allowFailure: true, timeoutMs: budgetMs });
   if (run.exitCode !== 0) {
     throw labError('load-failed', `the load generator on ${request.from} failed${run.exitCode === 124 ? ` (still running after ${Math.round(budgetMs / 1000)} s)` : ''}: ${run.stderr.trim() || `exit status ${run.exitCode}`}`);
   }

@@ -45,7 +45,10 @@ export class RecordingTarget implements Target {
 
   constructor(private readonly options: RecordingOptions = {}) {}
 
+  private silent = false;
+
   private record(step: string): void {
+    if (this.silent) return;
     this.steps.push(step);
     this.options.onStep?.(step);
   }
@@ -146,8 +149,9 @@ export class RecordingTarget implements Target {
     return this.supervisor !== null && !this.supervisor.stopped;
   }
 
-  /** Waits until the in-process supervisor has stopped every daemon (after `down`). */
+  /** Stops the in-process supervisor and its daemons, recording nothing more (the end of a test or a dry run). */
   async settled(): Promise<void> {
+    this.silent = true;
     await this.supervisor?.instance.stop();
   }
 }

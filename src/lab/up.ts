@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { staged, type DaemonSpec, type Install, type Secrets } from '../daemons/types.ts';
 import type { ResolvedStack } from '../design/types.ts';
+import { programCommand, REPO_ROOT } from '../entry.ts';
 import { planLab, type LabPlan } from '../plan/plan.ts';
 import { describeProbe } from '../plan/probe.ts';
 import { down } from './down.ts';
@@ -52,7 +53,6 @@ export interface UpResult {
   readonly changes: readonly string[];
 }
 
-const SUPERVISOR = new URL('./supervisor-main.ts', import.meta.url).pathname;
 
 export async function up(design: ResolvedStack, options: UpOptions): Promise<UpResult> {
   const { home, target, say } = options;
@@ -109,7 +109,7 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
     const specFile = join(made.paths.config, 'daemons.json');
     writeJsonAtomic(specFile, { generation: 1, specs: made.daemons } satisfies SpecFile, 0o600);
     const owner = `${process.pid}:${processStartTime(process.pid)}`;
-    const command = options.supervisorCommand ?? [process.execPath, '--import', 'tsx', SUPERVISOR];
+    const command = options.supervisorCommand ?? programCommand(process.execPath, REPO_ROOT, 'lab/supervisor-main');
     state = { ...state!, supervisor: target.startSupervisor([...command, specFile, made.paths.daemons, made.paths.faults, owner], made.paths.supervisorLog, options.install.repoRoot) };
     writeState(home, state);
     say(`  + the supervisor starts the daemons, in order: ${made.waves.map((w) => [...new Set(w.map((d) => d.daemon))].join(' + ')).join(' → ')}`);

@@ -1,4 +1,4 @@
-import type { LoadResult } from './generator.ts';
+import type { LoadResult } from './shape.ts';
 
 /** A load result as a person reads it: what was asked, what came back, and how fast. */
 export function formatLoad(r: LoadResult): string {

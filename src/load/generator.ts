@@ -1,37 +1,11 @@
 import autocannon from 'autocannon';
+import type { LoadOptions, LoadResult } from './shape.ts';
 
 // The load generator itself: autocannon, run inside a lab host's namespace (see main.ts), at a
 // fixed overall rate for a fixed number of requests, reduced to what a verdict needs: how many
 // answered with which status, how many failed, and the latency percentiles.
 
-export interface LoadOptions {
-  /** One URL, or several on the same origin, requested in turn. */
-  readonly urls: readonly string[];
-  readonly requests: number;
-  /** Requests per second over all connections. */
-  readonly rate: number;
-  readonly connections: number;
-  /** A request without an answer after this long counts as failed. */
-  readonly timeoutS: number;
-}
-
-export interface LoadResult {
-  readonly urls: readonly string[];
-  /** Requests that were answered or failed (autocannon abandons those in flight when the count is reached). */
-  readonly requests: number;
-  /** Answers by HTTP status. */
-  readonly statuses: Readonly<Record<string, number>>;
-  /** Requests that got no answer (refused, reset, timed out) plus answers of 400 and above. */
-  readonly failed: number;
-  readonly errors: number;
-  readonly timeouts: number;
-  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number; readonly mean: number };
-  readonly durationS: number;
-  /** Answers per second over the run. */
-  readonly rps: number;
-}
-
-export const LIMITS = { requests: 100_000, rate: 20_000, connections: 256, timeoutS: 30 } as const;
+export type { LoadOptions, LoadResult } from './shape.ts';
 
 export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
   const [first, ...rest] = options.urls.map((u) => new URL(u));

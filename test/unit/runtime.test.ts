@@ -298,3 +298,14 @@ describe('the catalogue of lab errors', () => {
     for (const code of Object.keys(LAB_ERRORS)) assert.match(docs, new RegExp(`\\| \`${code}\` \\|`), code);
   });
 });
+
+describe("webstack's own programs", () => {
+  test('run compiled from dist/, or from the sources through tsx', async () => {
+    const { programCommand } = await import('../../src/entry.ts');
+    assert.deepEqual(programCommand('/usr/bin/node', '/opt/webstack', 'app/main', true), ['/usr/bin/node', '/opt/webstack/dist/app/main.js']);
+    const source = programCommand('/usr/bin/node', '/opt/webstack', 'lab/supervisor-main', false);
+    assert.equal(source[1], '--import');
+    assert.match(source[2]!, /^file:\/\/.*\/tsx\//);
+    assert.equal(source[3], '/opt/webstack/src/lab/supervisor-main.ts');
+  });
+});

@@ -1,0 +1,31 @@
+// What a load run is asked and what it answers, apart from the generator (autocannon), so that
+// checking a request and printing a result load nothing heavy.
+
+export interface LoadOptions {
+  /** One URL, or several on the same origin, requested in turn. */
+  readonly urls: readonly string[];
+  readonly requests: number;
+  /** Requests per second over all connections. */
+  readonly rate: number;
+  readonly connections: number;
+  /** A request without an answer after this long counts as failed. */
+  readonly timeoutS: number;
+}
+
+export interface LoadResult {
+  readonly urls: readonly string[];
+  /** Requests that were answered or failed (autocannon abandons those in flight when the count is reached). */
+  readonly requests: number;
+  /** Answers by HTTP status. */
+  readonly statuses: Readonly<Record<string, number>>;
+  /** Requests that got no answer (refused, reset, timed out) plus answers of 400 and above. */
+  readonly failed: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number; readonly mean: number };
+  readonly durationS: number;
+  /** Answers per second over the run. */
+  readonly rps: number;
+}
+
+export const LIMITS = { requests: 100_000, rate: 20_000, connections: 256, timeoutS: 30 } as const;
