@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { ResolvedStack } from '../design/types.ts';
 import { PORTS } from '../design/ports.ts';
 import type { LabHost, Topology } from '../plan/topology.ts';
-import { header, listener, staged, type DaemonContext, type RunnableDaemon } from './types.ts';
+import { header, listener, staged, type RunnableDaemon } from './types.ts';
 
 // DNS: Knot, authoritative for the stack's domain. It runs on the design's dns hosts or, when the
 // design leaves DNS to a provider ('managed'), on a host the lab adds to stand for that provider.

@@ -1,21 +1,17 @@
-import { contains, isSafeNetwork, networkOf, nth, offsetOf, overlaps, parseCidr, size, toAddress, type Cidr } from './addresses.ts';
+import { networkOf, nth, toAddress } from './addresses.ts';
+import { allocateAddresses, allocateVirtualIps, resolveNetworks } from './allocate.ts';
+import { deriveFlows } from './flows.ts';
 import { PORTS } from './ports.ts';
-import { hostListeners } from '../daemons/registry.ts';
 import { unknownChoice, type Path, type Problem } from './problems.ts';
+import { resolveRecords } from './records.ts';
+import { DEFAULT_TTL, OFFSETS, type Report } from './resolve-common.ts';
 import type { ParsedDesign } from './schema.ts';
-import type { Flow, FlowPurpose, ResolvedHost, ResolvedNetwork, ResolvedPolicies, ResolvedRecord, ResolvedStack, VirtualIp } from './types.ts';
-import { CLIENT, ROLES, type Role } from './vocabulary.ts';
+import type { ResolvedHost, ResolvedNetwork, ResolvedPolicies, ResolvedStack } from './types.ts';
+import { CLIENT, type Role } from './vocabulary.ts';
 
 // resolve(): what the user wrote → a frozen, fully defaulted design, or the list of
-// everything wrong with it. Pure: no I/O, same input, same output.
-
-export const DEFAULT_NETWORKS = {
-  public: { cidr: '203.0.113.0/24' },
-  private: { cidr: '10.10.0.0/24' },
-} as const;
-
-/** Offsets inside every network: .1 is the machine's own address, .2 the client's, hosts start at .10. */
-export const OFFSETS = { gateway: 1, client: 2, firstHost: 10 } as const;
+// everything wrong with it. Pure: no I/O, same input, same output. Its parts: allocate.ts
+// (networks and addresses), records.ts (DNS records), flows.ts (who talks to whom).
 
 export const DEFAULT_POLICIES: ResolvedPolicies = {
   tls: false,
@@ -27,22 +23,12 @@ export const DEFAULT_POLICIES: ResolvedPolicies = {
   availability: 0.999,
 };
 
-export const DEFAULT_TTL = 300;
 
 export interface ResolveResult {
   stack?: ResolvedStack;
   problems: Problem[];
 }
 
-interface NetworkInfo {
-  name: string;
-  cidr: Cidr;
-  exposure: 'public' | 'private';
-  /** offset → who holds it */
-  used: Map<number, string>;
-}
-
-type RawHost = ParsedDesign['hosts'][string];
 
 export function resolve(design: ParsedDesign): ResolveResult {
   const problems: Problem[] = [];
@@ -128,38 +114,6 @@ function resolvePolicies(design: ParsedDesign): ResolvedPolicies {
   };
 }
 
-type Report = (path: Path, message: string, at?: 'key' | 'value') => void;
-
-function resolveNetworks(design: ParsedDesign, report: Report): NetworkInfo[] {
-  const raw = design.networks ?? DEFAULT_NETWORKS;
-  const networks: NetworkInfo[] = [];
-  for (const [name, n] of Object.entries(raw)) {
-    const path = ['networks', name, 'cidr'];
-    const cidr = parseCidr(n.cidr);
-    if (cidr.base !== networkOf(cidr)) {
-      report(path, `${n.cidr} is not a network address; did you mean ${toAddress(networkOf(cidr))}/${cidr.prefix}?`);
-    }
-    if (cidr.prefix > 28) report(path, `${n.cidr} is too small: a network needs a prefix of /28 or shorter (16 addresses or more)`);
-    if (!isSafeNetwork(cidr)) {
-      report(
-        path,
-        `${n.cidr} is not a private or documentation range, so it may be somebody's real address; ` +
-          'use a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16) or a documentation range (198.51.100.0/24, 203.0.113.0/24)',
-      );
-    }
-    const clash = networks.find((other) => overlaps(other.cidr, cidr));
-    if (clash) report(path, `${n.cidr} overlaps network '${clash.name}' (${toAddress(networkOf(clash.cidr))}/${clash.cidr.prefix}); give each network its own range`);
-    const exposure = 'exposure' in n && n.exposure ? n.exposure : name === 'public' ? 'public' : 'private';
-    const used = new Map<number, string>([[OFFSETS.gateway, 'the machine itself']]);
-    if (exposure === 'public') used.set(OFFSETS.client, 'the client');
-    networks.push({ name, cidr: { base: networkOf(cidr), prefix: cidr.prefix }, exposure, used });
-  }
-  if (!networks.some((n) => n.exposure === 'public')) {
-    report(['networks'], "no public network: the client (the internet user) needs one; name a network 'public' or give one exposure: public");
-  }
-  return networks;
-}
-
 function checkHosts(design: ParsedDesign, networkNames: string[], report: Report): void {
   for (const [name, host] of Object.entries(design.hosts)) {
     host.roles.forEach((role, i) => {
@@ -216,270 +170,6 @@ function checkRoles(design: ParsedDesign, policies: ResolvedPolicies, hostsWith:
       if (policies.monitoring[key]) report(['policies', 'monitoring', key], `${key} needs a host with role monitoring; add one`);
     }
   }
-}
-
-function allocateAddresses(design: ParsedDesign, networks: NetworkInfo[], report: Report): Map<string, Record<string, string>> {
-  const byName = new Map(networks.map((n) => [n.name, n]));
-  const result = new Map<string, Record<string, string>>();
-  const fixedOf = (host: RawHost): Record<string, string> =>
-    typeof host.address === 'string' ? (host.networks.length === 1 ? { [host.networks[0]!]: host.address } : {}) : (host.address ?? {});
-
-  // Fixed addresses first, so that allocation never hands one out twice.
-  for (const [name, host] of Object.entries(design.hosts)) {
-    const own: Record<string, string> = {};
-    result.set(name, own);
-    for (const [networkName, address] of Object.entries(fixedOf(host))) {
-      const network = byName.get(networkName);
-      if (!network || !host.networks.includes(networkName)) continue;
-      const path = typeof host.address === 'string' ? ['hosts', name, 'address'] : ['hosts', name, 'address', networkName];
-      const problem = claim(network, address, name);
-      if (problem) report(path, problem);
-      else own[networkName] = address;
-    }
-  }
-  for (const [name, host] of Object.entries(design.hosts)) {
-    const own = result.get(name)!;
-    for (const networkName of host.networks) {
-      const network = byName.get(networkName);
-      if (!network || own[networkName] || networkName in fixedOf(host)) continue;
-      const offset = freeOffset(network, OFFSETS.firstHost, +1);
-      if (offset === undefined) {
-        report(['networks', networkName, 'cidr'], `network '${networkName}' has no free address left for ${name}; give it a larger range`);
-        continue;
-      }
-      network.used.set(offset, name);
-      own[networkName] = nth(network.cidr, offset);
-    }
-  }
-  return result;
-}
-
-/** Takes `address` for `owner`, or says why it cannot. */
-function claim(network: NetworkInfo, address: string, owner: string): string | undefined {
-  const cidr = `${toAddress(network.cidr.base)}/${network.cidr.prefix}`;
-  if (!contains(network.cidr, address)) return `${address} is outside network '${network.name}' (${cidr})`;
-  const offset = offsetOf(network.cidr, address);
-  if (offset === 0 || offset === size(network.cidr) - 1) return `${address} is the ${offset === 0 ? 'network' : 'broadcast'} address of ${cidr}; pick one inside it`;
-  const holder = network.used.get(offset);
-  if (holder !== undefined) return `${address} is already taken by ${holder}`;
-  network.used.set(offset, owner);
-  return undefined;
-}
-
-function freeOffset(network: NetworkInfo, start: number, step: 1 | -1): number | undefined {
-  const last = size(network.cidr) - 2;
-  for (let offset = start; offset >= 1 && offset <= last; offset += step) {
-    if (!network.used.has(offset)) return offset;
-  }
-  return undefined;
-}
-
-function allocateVirtualIps(
-  design: ParsedDesign,
-  networks: NetworkInfo[],
-  hostsWith: (r: Role) => string[],
-  addresses: Map<string, Record<string, string>>,
-  report: Report,
-): VirtualIp[] {
-  const wanted = design.policies?.lb?.virtualIp;
-  const lbs = hostsWith('lb');
-  if (wanted === undefined || wanted === false || lbs.length < 2) return [];
-  const path = ['policies', 'lb', 'virtualIp'];
-  const network = networks.find((n) => n.exposure === 'public' && lbs.every((lb) => addresses.get(lb)?.[n.name]));
-  if (!network) {
-    report(path, `the lb hosts (${lbs.join(', ')}) share no public network to hold a virtual IP; put them all on the public network`);
-    return [];
-  }
-  let address: string;
-  if (typeof wanted === 'string') {
-    const problem = claim(network, wanted, 'the virtual IP');
-    if (problem) {
-      report(path, problem);
-      return [];
-    }
-    address = wanted;
-  } else {
-    // From the top of the range, so it never collides with hosts numbered from the bottom.
-    const offset = freeOffset(network, size(network.cidr) - 2, -1);
-    if (offset === undefined) {
-      report(path, `network '${network.name}' has no free address left for the virtual IP`);
-      return [];
-    }
-    network.used.set(offset, 'the virtual IP');
-    address = nth(network.cidr, offset);
-  }
-  return [{ address, network: network.name, role: 'lb', holders: lbs }];
-}
-
-function resolveRecords(
-  design: ParsedDesign,
-  hostsWith: (r: Role) => string[],
-  virtualIps: VirtualIp[],
-  publicAddressOf: (host: string) => string | undefined,
-  publicNetworks: string[],
-  report: Report,
-): ResolvedRecord[] {
-  const entryRole: Role = hostsWith('lb').length ? 'lb' : hostsWith('web').length ? 'web' : 'app';
-  const raw = design.records ?? { www: entryRole };
-  const hostNames = Object.keys(design.hosts);
-  const records: ResolvedRecord[] = [];
-  for (const [name, value] of Object.entries(raw)) {
-    const base: Path = ['records', name];
-    const [written, targetPath, ttl] = typeof value === 'object' && !Array.isArray(value) ? [value.to, [...base, 'to'], value.ttl] : [value, base, undefined];
-    const targets = typeof written === 'string' ? [written] : written;
-    const hosts: string[] = [];
-    const addresses: string[] = [];
-    let viaVip = false;
-    targets.forEach((target, i) => {
-      const path = Array.isArray(written) ? [...targetPath, i] : targetPath;
-      let targetHosts: string[];
-      if ((ROLES as readonly string[]).includes(target)) {
-        targetHosts = hostsWith(target as Role);
-        if (targetHosts.length === 0) {
-          report(path, `'${name}' points at role '${target}', which no host has: the record points at nothing`);
-          return;
-        }
-        const vip = virtualIps.find((v) => v.role === target);
-        if (vip) {
-          viaVip = true;
-          hosts.push(...vip.holders);
-          addresses.push(vip.address);
-          return;
-        }
-      } else if (hostNames.includes(target)) {
-        targetHosts = [target];
-      } else {
-        report(path, unknownChoice('record target', target, [...ROLES, ...hostNames]));
-        return;
-      }
-      for (const host of targetHosts) {
-        const address = publicAddressOf(host);
-        if (!address) {
-          // A host that is on a public network but got no address there has had its problem reported already.
-          const onPublic = design.hosts[host]!.networks.some((n) => publicNetworks.includes(n));
-          if (!onPublic) {
-            const where = design.records ? path : ['hosts', host, 'networks'];
-            report(where, `'${name}'${design.records ? '' : ' (the default record)'} points at ${host}, which has no address on a public network; add the public network to its networks`);
-          }
-          continue;
-        }
-        hosts.push(host);
-        addresses.push(address);
-      }
-    });
-    records.push({
-      name,
-      fqdn: name === '@' ? design.domain : `${name}.${design.domain}`,
-      type: 'A',
-      ttl: ttl ?? design.dns?.ttl ?? DEFAULT_TTL,
-      addresses: [...new Set(addresses)],
-      hosts: [...new Set(hosts)],
-      redundancy: viaVip ? 'virtual-ip' : new Set(addresses).size > 1 ? 'multiple-records' : 'none',
-    });
-  }
-  return records;
-}
-
-interface FlowInputs {
-  hosts: ResolvedHost[];
-  networks: NetworkInfo[];
-  records: ResolvedRecord[];
-  entry: string;
-  virtualIps: VirtualIp[];
-  policies: ResolvedPolicies;
-  dnsHosts: string[];
-  monitoring: string[];
-  appPort: number;
-}
-
-/** Who talks to whom: derived from roles alone, so the analysis and the firewall share one truth. */
-function deriveFlows(input: FlowInputs, report: Report): Flow[] {
-  const { hosts, networks, records, policies } = input;
-  const byName = new Map(hosts.map((h) => [h.name, h]));
-  const has = (host: string, role: Role) => byName.get(host)!.roles.includes(role);
-  const withRole = (role: Role) => hosts.filter((h) => h.roles.includes(role)).map((h) => h.name);
-  const flows: Flow[] = [];
-  const seen = new Set<string>();
-  const unreachable = new Set<string>();
-
-  const add = (from: string, fromRole: Role | 'client', to: string, toRole: Role, port: number, purpose: FlowPurpose, protocol: Flow['protocol'] = 'tcp') => {
-    let network: string | null = null;
-    if (from === CLIENT) {
-      network = networks.find((n) => n.exposure === 'public' && byName.get(to)!.addresses[n.name])?.name ?? null;
-      if (!network) return; // a record check has already said the target is not public
-    } else if (from !== to) {
-      const shared = networks.filter((n) => byName.get(from)!.addresses[n.name] && byName.get(to)!.addresses[n.name]);
-      // Internal traffic prefers private networks; the public side is for the client.
-      network = (shared.find((n) => n.exposure === 'private') ?? shared[0])?.name ?? null;
-      if (!network) {
-        const key = `${from}>${to}`;
-        if (!unreachable.has(key)) {
-          unreachable.add(key);
-          const theirs = Object.keys(byName.get(to)!.addresses).join(', ');
-          report(['hosts', from, 'networks'], `${from} must reach ${to} (${fromRole} → ${toRole}, ${protocol} ${port}), but they share no network; add one of ${to}'s networks (${theirs}) to ${from}`);
-        }
-        return;
-      }
-    }
-    const key = [from, to, protocol, port, purpose].join('|');
-    if (seen.has(key)) return;
-    seen.add(key);
-    flows.push({ from, fromRole, to, toRole, network, protocol, port, purpose });
-  };
-  const tierOf = (host: string): Role => (has(host, 'lb') ? 'lb' : has(host, 'web') ? 'web' : 'app');
-
-  // The client reaches what the records point at, and the stack's own DNS if it has one.
-  for (const record of records) {
-    for (const host of record.hosts) {
-      add(CLIENT, 'client', host, tierOf(host), PORTS.http, 'http');
-      if (policies.tls) add(CLIENT, 'client', host, tierOf(host), PORTS.https, 'https');
-    }
-  }
-  for (const dns of input.dnsHosts) {
-    if (!networks.some((n) => n.exposure === 'public' && byName.get(dns)!.addresses[n.name])) {
-      report(['hosts', dns, 'networks'], 'a dns host answers the client, so it needs an address on a public network');
-    }
-    add(CLIENT, 'client', dns, 'dns', PORTS.dns, 'dns', 'udp');
-    add(CLIENT, 'client', dns, 'dns', PORTS.dns, 'dns', 'tcp');
-  }
-
-  const webs = withRole('web');
-  const apps = withRole('app');
-  for (const lb of withRole('lb')) {
-    for (const backend of webs.length ? webs : apps) add(lb, 'lb', backend, webs.length ? 'web' : 'app', webs.length ? PORTS.http : input.appPort, 'proxy');
-  }
-  for (const web of webs) {
-    // A web host that runs the app too talks to its own app only, as in the seeds' two-server design.
-    for (const app of has(web, 'app') ? [web] : apps) add(web, 'web', app, 'app', input.appPort, 'app');
-  }
-  for (const app of apps) {
-    for (const primary of withRole('db-primary')) add(app, 'app', primary, 'db-primary', PORTS.mysql, 'sql-write');
-    for (const replica of withRole('db-replica')) add(app, 'app', replica, 'db-replica', PORTS.mysql, 'sql-read');
-    for (const cache of withRole('cache')) add(app, 'app', cache, 'cache', PORTS.redis, 'cache');
-  }
-  for (const replica of withRole('db-replica')) {
-    for (const primary of withRole('db-primary')) add(replica, 'db-replica', primary, 'db-primary', PORTS.mysql, 'replication');
-  }
-  for (const vip of input.virtualIps) {
-    for (const a of vip.holders) for (const b of vip.holders) if (a !== b) add(a, vip.role, b, vip.role, 0, 'vrrp', 'vrrp');
-  }
-
-  for (const monitor of input.monitoring) {
-    for (const host of hosts.filter((h) => h.monitored)) {
-      for (const listener of hostListeners(host.roles, { tls: policies.tls, monitored: true, alerting: policies.monitoring.alerting, appPort: input.appPort })) {
-        if (listener.scraped) add(monitor, 'monitoring', host.name, listener.role, listener.port, 'metrics');
-      }
-    }
-    if (policies.monitoring.uptimeCheck) {
-      const entry = records.find((r) => r.name === input.entry);
-      for (const host of entry?.hosts ?? []) add(monitor, 'monitoring', host, tierOf(host), policies.tls ? PORTS.https : PORTS.http, 'uptime');
-    }
-  }
-
-  for (const dns of input.dnsHosts) {
-    for (const host of hosts) if (host.name !== dns) add(host.name, host.roles[0]!, dns, 'dns', PORTS.dns, 'dns', 'udp');
-  }
-  return flows;
 }
 
 function deepFreeze<T>(value: T): T {
