@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { blueprintFile, BLUEPRINTS } from '../blueprints/index.ts';
 import { closest, DesignError, type LocatedProblem, type Location, type Path, type Problem } from './problems.ts';
-import { resolve } from './resolve.ts';
+import { referenceProblems, resolve } from './resolve.ts';
 import { StackSchema, type ParsedDesign } from './schema.ts';
 import type { ResolvedStack } from './types.ts';
 import { problemsFromZod } from './zod-problems.ts';
@@ -125,7 +125,13 @@ export function resolveSource(source: DesignSource): LoadedDesign {
     throw new DesignError(source.file, locateAll([{ path: [], message: 'a design is a map with keys such as stack, domain and hosts' }]));
   }
   const parsed = StackSchema.safeParse(source.data);
-  if (!parsed.success) throw new DesignError(source.file, locateAll(problemsFromZod(parsed.error, source.data)));
+  if (!parsed.success) {
+    // The schema's problems, and the references it cannot see (an unknown network name), together.
+    const schema = problemsFromZod(parsed.error, source.data);
+    const said = new Set(schema.map((p) => JSON.stringify(p.path)));
+    const references = referenceProblems(source.data).filter((p) => !said.has(JSON.stringify(p.path)));
+    throw new DesignError(source.file, locateAll([...schema, ...references]));
+  }
   const result = resolve(parsed.data);
   if (!result.stack) throw new DesignError(source.file, locateAll(result.problems));
   return { source, design: parsed.data, stack: result.stack };

@@ -4,7 +4,7 @@ import { deriveFlows } from './flows.ts';
 import { PORTS } from './ports.ts';
 import { unknownChoice, type Path, type Problem } from './problems.ts';
 import { resolveRecords } from './records.ts';
-import { DEFAULT_TTL, OFFSETS, type Report } from './resolve-common.ts';
+import { DEFAULT_NETWORKS, DEFAULT_TTL, OFFSETS, type Report } from './resolve-common.ts';
 import type { ParsedDesign } from './schema.ts';
 import type { ResolvedHost, ResolvedNetwork, ResolvedPolicies, ResolvedStack } from './types.ts';
 import { CLIENT, type Role } from './vocabulary.ts';
@@ -112,6 +112,27 @@ function resolvePolicies(design: ParsedDesign): ResolvedPolicies {
     monitoring: { ...d.monitoring, ...p.monitoring },
     availability: p.availability ?? d.availability,
   };
+}
+
+/**
+ * The references between parts of a design that has not passed the schema: hosts' networks that do
+ * not exist. Lenient about everything else (the schema's problems say what is wrong there), so that
+ * one run reports both kinds of mistake.
+ */
+export function referenceProblems(raw: unknown): Problem[] {
+  const problems: Problem[] = [];
+  const object = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!object(raw) || !object(raw.hosts)) return problems;
+  const networks = object(raw.networks) ? raw.networks : raw.networks === undefined ? DEFAULT_NETWORKS : null;
+  if (!networks) return problems;
+  const names = Object.keys(networks);
+  for (const [name, host] of Object.entries(raw.hosts)) {
+    if (!object(host) || !Array.isArray(host.networks)) continue;
+    host.networks.forEach((network, i) => {
+      if (typeof network === 'string' && !names.includes(network)) problems.push({ path: ['hosts', name, 'networks', i], message: unknownChoice('network', network, names) });
+    });
+  }
+  return problems;
 }
 
 function checkHosts(design: ParsedDesign, networkNames: string[], report: Report): void {
