@@ -85,13 +85,19 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
   const bin = fileURLToPath(new URL('../bin/webstack.js', import.meta.url));
   const cliTimes = { compiled: [] as number[], source: [] as number[] };
   const rss = { compiled: [] as number[], source: [] as number[] };
+  const idle = { compiled: [] as number[], source: [] as number[] };
+  const appRss = () => {
+    const app = readStatus(stackPaths(home, name).daemons)!.daemons.find((d) => d.daemon === 'app')!;
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${app.pid}/status`, 'utf8'))![1]) / 1024;
+  };
   try {
     for (const compiled of [true, false]) {
       const kind = compiled ? 'compiled' : 'source';
       await up(design, { ...lab, name, install: { ...install, compiled }, designRef: 'simple' });
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      idle[kind].push(appRss());
       await loadFor(home, name, { from: 'client', urls: ['http://www.foobar.com/'], requests: 300, rate: 20_000, connections: 10, timeoutS: 10 }, namespaceTarget);
-      const app = readStatus(stackPaths(home, name).daemons)!.daemons.find((d) => d.daemon === 'app')!;
-      rss[kind].push(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${app.pid}/status`, 'utf8'))![1]) / 1024);
+      rss[kind].push(appRss());
       for (let i = 0; i < LAB_RUNS; i++) {
         const env = compiled ? { ...process.env, WEBSTACK_FROM_SOURCE: '' } : { ...process.env, WEBSTACK_FROM_SOURCE: '1' };
         cliTimes[kind].push(await timed(async () => void spawnSync(process.execPath, [bin, 'status', '--stack', name], { env })));
@@ -103,6 +109,7 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
   }
   console.log(`\nstart-up, compiled (dist/) against the sources through tsx; medians of ${LAB_RUNS} runs`);
   console.log(`  webstack status (node bin/webstack.js), s   compiled ${(mid(cliTimes.compiled) / 1000).toFixed(2)}   source ${(mid(cliTimes.source) / 1000).toFixed(2)}   ${(mid(cliTimes.source) / mid(cliTimes.compiled)).toFixed(1)}x`);
+  console.log(`  app server RSS idle (2 s after up), MB      compiled ${idle.compiled[0]!.toFixed(0)}   source ${idle.source[0]!.toFixed(0)}   ${(idle.compiled[0]! / idle.source[0]!).toFixed(2)}x`);
   console.log(`  app server RSS after 300 requests, MB       compiled ${rss.compiled[0]!.toFixed(0)}   source ${rss.source[0]!.toFixed(0)}   ${(rss.compiled[0]! / rss.source[0]!).toFixed(2)}x`);
 
   // Through the load balancer against straight from one server: the same page (GET /, rendered by

@@ -3,6 +3,12 @@ import { LabError } from '../lab/errors.ts';
 
 export { UsageError };
 
+/** Where the CLI writes: the terminal, or a test's buffers. */
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
 /** 1: `check --strict` found something, or the lab could not do what was asked. */
 export const EXIT = { ok: 0, findings: 1, failed: 1, usage: 2, internal: 70 } as const;
 

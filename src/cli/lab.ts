@@ -9,8 +9,7 @@ import { labError } from '../lab/errors.ts';
 import { FAULT_KINDS, hostRecord, listStacks, pickStack, readState, readStatus, supervisorAlive, type FaultKind } from '../lab/state.ts';
 import { checkLoadInput, loadFrom, LOAD_DEFAULTS } from '../lab/load.ts';
 import type { Target } from '../lab/target.ts';
-import { EXIT, UsageError } from './errors.ts';
-import type { Io } from './main.ts';
+import { EXIT, UsageError, type Io } from './errors.ts';
 
 // The lab's verbs, named as docker compose users expect: up, down, status, exec, logs, ls; and
 // the ones to break it: fail, heal, load. Heavy modules are loaded by the commands that use them.

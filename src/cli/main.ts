@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { blueprintFile, BLUEPRINTS, isBlueprint } from '../blueprints/index.ts';
 import { unknownChoice } from '../design/problems.ts';
-import { EXIT, reportError, UsageError } from './errors.ts';
+import { EXIT, reportError, UsageError, type Io } from './errors.ts';
 import { writeFileAtomic } from './files.ts';
 import { addLabCommands, addPackagesCommand } from './lab.ts';
 
@@ -12,10 +12,7 @@ import { addLabCommands, addPackagesCommand } from './lab.ts';
 
 const loadDesign = async (ref: string) => (await import('../design/load.ts')).loadDesign(ref);
 
-export interface Io {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
+export type { Io };
 
 const DESIGN_HELP = `a design file (.yaml, .yml, .json, .ts) or a blueprint: ${BLUEPRINTS.join(', ')}`;
 
