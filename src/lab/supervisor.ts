@@ -103,7 +103,8 @@ export class Supervisor {
     for (const wave of startWaves(this.daemons.map((d) => d.spec))) {
       const members = this.daemons.filter((d) => wave.includes(d.spec));
       const results = await Promise.all(members.map((d) => this.bringUp(d)));
-      if (this.phase === 'stopping' || this.phase === 'stopped') return false;
+      // Stopped or abandoned meanwhile: what the halted daemons say is not why the start failed.
+      if (this.phase !== 'starting') return false;
       const failure = results.find((r) => r !== null);
       if (failure) {
         this.failure = failure;
@@ -277,7 +278,8 @@ export class Supervisor {
     this.launch(d);
     const deadline = Date.now() + spec.readinessTimeoutMs;
     while (Date.now() < deadline) {
-      if (this.phase === 'stopping') return null;
+      // Stopped on purpose meanwhile (down, or an abandoned start): not a failure to start.
+      if (d.halting || this.phase === 'stopping' || this.phase === 'stopped') return null;
       if (d.process === null) {
         this.set(d, 'failed', d.lastExit ?? 'it exited');
         return this.failureOf(d, spec.command, d.lastExit ?? 'exited');

@@ -309,3 +309,27 @@ describe("webstack's own programs", () => {
     assert.equal(source[3], '/opt/webstack/src/lab/supervisor-main.ts');
   });
 });
+
+describe('a start nobody waits for', () => {
+  test('is abandoned: every daemon stopped, and the status says failed and why', async () => {
+    const { Supervisor } = await import('../../src/lab/supervisor.ts');
+    const { writeJsonAtomic, readStatus } = await import('../../src/lab/state.ts');
+    await withHome(async (home) => {
+      const plan = planLab((await loadDesign('simple')).stack, { ...FIXED, home });
+      const files = { specs: join(home, 'specs.json'), status: join(home, 'status.json'), faults: join(home, 'faults.json') };
+      writeJsonAtomic(files.specs, { generation: 1, specs: plan.daemons });
+      // The app never becomes ready, so the start is still under way when `up` is gone.
+      const target = new RecordingTarget({ answer: (_h, argv) => (argv.some((a) => a.includes(':8000/')) ? { exitCode: 7 } : undefined) });
+      const supervisor = new Supervisor({ generation: 1, specs: plan.daemons.map((d) => ({ ...d, readinessTimeoutMs: 60_000 })) }, files, target);
+      const started = supervisor.start();
+      while (!target.steps.some((s) => s.includes(':8000/'))) await new Promise((r) => setTimeout(r, 10));
+      await supervisor.abandon('the `up` that started this stack was stopped');
+      assert.equal(await started, false);
+      const status = readStatus(files.status)!;
+      assert.equal(status.phase, 'failed');
+      assert.match(status.failure!.reason, /the `up` that started this stack was stopped/);
+      assert.ok(status.daemons.every((d) => d.state === 'stopped'), JSON.stringify(status.daemons.map((d) => d.state)));
+      assert.ok(target.steps.some((s) => /^signal SIGTERM to pid \d+$/.test(s)), 'its daemons were stopped');
+    });
+  });
+});
