@@ -35,6 +35,29 @@ for (const name of BLUEPRINTS) {
   console.log(`${name.padEnd(12)}${f(load)}    ${f(analyse)}${f(mermaid)}${f(svg)}  ${(svg / analyse).toFixed(1).padStart(9)}x`);
 }
 
+// check at scale: generated designs (two lbs, web and app tiers, a primary and a replica).
+// Goals (issue 10): 100 hosts under 0.5 s, 1,000 hosts under 5 s, resolve included.
+{
+  const { resolveSource } = await import('../src/design/load.ts');
+  const { generatedDesign } = await import('../test/generated.ts');
+  console.log('\ncheck of a generated design, median of 3 runs, milliseconds');
+  console.log('hosts      resolve      check      total');
+  for (const hosts of [10, 100, 1000]) {
+    const source = { ref: 'generated', file: 'generated', data: generatedDesign(hosts), locate: () => undefined };
+    const times = { resolve: [] as number[], check: [] as number[] };
+    for (let i = 0; i < 3; i++) {
+      let t = performance.now();
+      const { stack } = resolveSource(source);
+      times.resolve.push(performance.now() - t);
+      t = performance.now();
+      check(stack);
+      times.check.push(performance.now() - t);
+    }
+    const m = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+    console.log(`${String(hosts).padStart(5)}${m(times.resolve).toFixed(0).padStart(12)}${m(times.check).toFixed(0).padStart(11)}${(m(times.resolve) + m(times.check)).toFixed(0).padStart(11)}`);
+  }
+}
+
 // The lab: `up` and `down` of simple for real (root only), through the same modules the CLI uses.
 const LAB_RUNS = Number(process.env.BENCH_LAB_RUNS ?? 5);
 if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENCH_LAB !== '0') {

@@ -9,17 +9,31 @@ import { and, FALSE, or, TRUE, up, type Expr } from './expr.ts';
 type Kind = Exclude<Capability, 'resolve'>;
 
 export function capabilityExpressions(stack: ResolvedStack): Record<Capability, Expr> {
-  const from = (host: string, role: Role, purposes: Flow['purpose'][]) =>
-    stack.flows.filter((f) => f.from === host && f.fromRole === role && purposes.includes(f.purpose));
+  const outbound = new Map<string, Flow[]>();
+  for (const f of stack.flows) {
+    const key = `${f.from}/${f.fromRole}`;
+    const list = outbound.get(key);
+    if (list) list.push(f);
+    else outbound.set(key, [f]);
+  }
+  const from = (host: string, role: Role, purposes: Flow['purpose'][]) => (outbound.get(`${host}/${role}`) ?? []).filter((f) => purposes.includes(f.purpose));
 
   // With health checks the lb stops sending to a dead backend; without them every
   // backend's loss fails a share of requests, so the lb needs all of them.
   const lbCombine = stack.policies.healthChecks.enabled ? or : and;
   const writeTargets: Flow['purpose'][] = stack.policies.db.failover === 'automatic' ? ['sql-write', 'sql-read'] : ['sql-write'];
 
+  // One expression per (host, role, capability), shared wherever it is needed: each web server's
+  // expression names the whole app tier once, not once per web server. Flows only go down the
+  // tiers (lb → web → app → databases), so what a host serves does not depend on the way there;
+  // the loop guard is a safety net.
+  const served = new Map<string, Expr>();
   const serve = (host: string, role: Role, kind: Kind, path: ReadonlySet<string>): Expr => {
     const here = `${host}/${role}`;
     if (path.has(here)) return FALSE; // a loop serves nothing
+    const key = `${here}/${kind}`;
+    const known = served.get(key);
+    if (known) return known;
     const next = new Set(path).add(here);
     const onward = (flows: Flow[], combine: (...e: Expr[]) => Expr) => combine(...flows.map((f) => serve(f.to, f.toRole, kind, next)));
     let handled: Expr;
@@ -41,7 +55,9 @@ export function capabilityExpressions(stack: ResolvedStack): Record<Capability, 
       default:
         handled = TRUE;
     }
-    return and(up(host, role), handled);
+    const result = and(up(host, role), handled);
+    served.set(key, result);
+    return result;
   };
 
   const resolveName = stack.dns.mode === 'own' ? or(...stack.dns.hosts.map((h) => up(h, 'dns'))) : TRUE;
