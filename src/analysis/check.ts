@@ -3,6 +3,9 @@ import { CAPABILITIES, type Capability } from '../design/vocabulary.ts';
 import { capabilityExpressions } from './capabilities.ts';
 import { probability } from './expr.ts';
 import type { Finding } from './finding.ts';
+import { capacityFindings } from './capacity.ts';
+import { durabilityFindings } from './durability.ts';
+import { failoverFindings } from './failover.ts';
 import { maintenanceFindings } from './maintenance.ts';
 import { monitoringFindings } from './monitoring.ts';
 import { securityFindings } from './security.ts';
@@ -27,7 +30,15 @@ export function check(stack: ResolvedStack): CheckReport {
   }
   return {
     stack: stack.stack,
-    findings: [...spofFindings(stack, expressions), ...securityFindings(stack), ...monitoringFindings(stack), ...maintenanceFindings(stack, expressions)],
+    findings: [
+      ...spofFindings(stack, expressions),
+      ...durabilityFindings(stack),
+      ...failoverFindings(stack),
+      ...securityFindings(stack),
+      ...monitoringFindings(stack),
+      ...maintenanceFindings(stack, expressions),
+      ...capacityFindings(stack),
+    ],
     availability,
   };
 }

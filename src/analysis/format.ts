@@ -23,20 +23,23 @@ function hostLabel(stack: ResolvedStack, name: string): string {
 /** Single points of failure, one entry per host and fix, with the capabilities it breaks. */
 function spofLines(stack: ResolvedStack, findings: readonly Finding[]): string[] {
   const groups = new Map<string, { host: string; fix: string; capabilities: string[] }>();
-  for (const f of findings) {
+  for (const f of findings.filter((f) => f.hosts.length > 0)) {
     const host = f.hosts[0]!;
     const key = `${host}\n${f.fix}`;
     const group = groups.get(key) ?? { host, fix: f.fix, capabilities: [] };
     group.capabilities.push(CAPABILITY_TITLES[f.capability!]);
     groups.set(key, group);
   }
-  return [...groups.values()].flatMap((g) => [`  ✗ ${hostLabel(stack, g.host)}: its loss alone breaks ${g.capabilities.join(', ')}`, `      fix: ${g.fix}`]);
+  const unserved = findings.filter((f) => f.hosts.length === 0).flatMap((f) => [`  ✗ ${f.message}`, `      fix: ${f.fix}`]);
+  return [...unserved, ...[...groups.values()].flatMap((g) => [`  ✗ ${hostLabel(stack, g.host)}: its loss alone breaks ${g.capabilities.join(', ')}`, `      fix: ${g.fix}`])];
 }
 
 export function formatCheck(stack: ResolvedStack, report: CheckReport): string {
   const lines: string[] = [];
-  const flows = stack.flows.filter((f) => f.network !== null).length;
-  lines.push(`${stack.stack} (${stack.domain}): ${stack.hosts.length} host${stack.hosts.length === 1 ? '' : 's'}, ${flows} flows between hosts`);
+  const flows = stack.flows.filter((f) => f.network !== null);
+  const fromClient = flows.filter((f) => f.fromRole === 'client').length;
+  const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  lines.push(`${stack.stack} (${stack.domain}): ${plural(stack.hosts.length, 'host')}, ${plural(flows.length, 'flow')} over the network (${fromClient} from the client)`);
   const byCategory = (c: FindingCategory) => report.findings.filter((f) => f.category === c);
   for (const category of FINDING_CATEGORIES) {
     const findings = byCategory(category);
@@ -56,7 +59,7 @@ export function formatCheck(stack: ResolvedStack, report: CheckReport): string {
     lines.push(`  ${CAPABILITY_TITLES[c].padEnd(20)}${percent(report.availability[c]).padStart(10)}${note}`);
   }
   // Counted as listed above: a single point of failure is a host, whatever it breaks.
-  const shown = (c: FindingCategory) => (c === 'spof' ? new Set(byCategory(c).map((f) => f.hosts[0])).size : byCategory(c).length);
+  const shown = (c: FindingCategory) => (c === 'spof' ? new Set(byCategory(c).map((f) => f.hosts[0] ?? f.message)).size : byCategory(c).length);
   const counts = FINDING_CATEGORIES.map((c) => [c, shown(c)] as const).filter(([, n]) => n > 0);
   const total = counts.reduce((sum, [, n]) => sum + n, 0);
   lines.push(

@@ -1,37 +1,24 @@
 import type { ResolvedStack } from '../design/types.ts';
-import { CAPABILITIES, CAPABILITY_TITLES, type Capability, type Role } from '../design/vocabulary.ts';
+import { CAPABILITIES, CAPABILITY_TITLES, type Capability } from '../design/vocabulary.ts';
 import type { Expr } from './expr.ts';
-import { finding, hostsWith, listing, type Finding } from './finding.ts';
-import { criticalRoles, fixesFor } from './spof.ts';
+import { finding, listing, type Finding } from './finding.ts';
+import { fixesFor, spofHosts } from './spof.ts';
 
-// Planned downtime: a tier on the request path with one member cannot be restarted
-// or deployed without users noticing. A primary with automatic failover counts its
-// replicas as members, since a switchover moves writes before the restart.
-
-const REQUEST_PATH: Role[] = ['dns', 'lb', 'web', 'app', 'db-primary'];
+// Planned downtime: restarting or deploying a host takes it away for a while, exactly as a
+// failure would. So a host whose loss breaks a capability (read off the same expressions as the
+// single points of failure) cannot be restarted without users noticing; a host that has a
+// stand-in on the request path (a second lb that serves the entry, a replica that automatic
+// failover promotes first) can. The two sections cannot disagree.
 
 export function maintenanceFindings(stack: ResolvedStack, expressions: Record<Capability, Expr>): Finding[] {
-  const byHost = new Map<string, { roles: Role[]; capabilities: Set<Capability> }>();
-  for (const role of REQUEST_PATH) {
-    const members = hostsWith(stack, role);
-    if (role === 'db-primary' && stack.policies.db.failover === 'automatic') members.push(...hostsWith(stack, 'db-replica'));
-    if (members.length !== 1) continue;
-    const host = members[0]!;
-    const affected = CAPABILITIES.filter((c) => criticalRoles(stack, expressions[c], host).includes(role));
-    if (affected.length === 0) continue;
-    const entry = byHost.get(host) ?? { roles: [], capabilities: new Set<Capability>() };
-    entry.roles.push(role);
-    for (const c of affected) entry.capabilities.add(c);
-    byHost.set(host, entry);
-  }
-  return [...byHost].map(([host, { roles, capabilities }]) =>
+  return [...spofHosts(stack, expressions)].map(([host, { capabilities, roles }]) =>
     finding(stack, {
       category: 'maintenance',
       capability: null,
       hosts: [host],
       message:
-        `${host} is the only ${listing(roles)} host: restarting or deploying it means downtime for ` +
-        listing(CAPABILITIES.filter((c) => capabilities.has(c)).map((c) => `'${CAPABILITY_TITLES[c]}'`)),
+        `${host} has no stand-in as ${listing(roles)}: restarting or deploying it means downtime for ` +
+        listing(CAPABILITIES.filter((c) => capabilities.includes(c)).map((c) => `'${CAPABILITY_TITLES[c]}'`)),
       fix: fixesFor(stack, roles),
     }),
   );

@@ -1,8 +1,12 @@
 import type { ResolvedStack } from '../design/types.ts';
+import type { Role } from '../design/vocabulary.ts';
 import { finding, hostsWith, listing, type Finding } from './finding.ts';
 
 // What the stack would not notice: hosts nobody scrapes, an entry nobody probes,
 // failures nobody is told about.
+
+/** Roles on the way of a user's request: a monitor that shares a host with one fails with it. */
+const REQUEST_PATH: readonly Role[] = ['dns', 'lb', 'web', 'app', 'db-primary', 'db-replica', 'cache'];
 
 export function monitoringFindings(stack: ResolvedStack): Finding[] {
   const monitors = hostsWith(stack, 'monitoring');
@@ -21,6 +25,19 @@ export function monitoringFindings(stack: ResolvedStack): Finding[] {
     ];
   }
   const findings: Finding[] = [];
+  for (const monitor of stack.hosts.filter((h) => h.roles.includes('monitoring'))) {
+    const shared = monitor.roles.filter((r) => REQUEST_PATH.includes(r));
+    if (shared.length === 0) continue;
+    findings.push(
+      finding(stack, {
+        category: 'monitoring',
+        capability: null,
+        hosts: [monitor.name],
+        message: `${monitor.name} watches the stack and is also its ${listing(shared)}: it goes down exactly when it is needed, and checks run from inside the stack cannot see what users see`,
+        fix: `run monitoring on a host of its own, not ${listing(shared)}`,
+      }),
+    );
+  }
   const unmonitored = stack.hosts.filter((h) => !h.monitored).map((h) => h.name);
   if (unmonitored.length > 0) {
     findings.push(

@@ -1,5 +1,5 @@
 import { hostListeners } from '../daemons/registry.ts';
-import type { ResolvedStack } from '../design/types.ts';
+import type { Flow, ResolvedStack } from '../design/types.ts';
 import { CLIENT } from '../design/vocabulary.ts';
 import { finding, listing, type Finding } from './finding.ts';
 
@@ -57,5 +57,66 @@ export function securityFindings(stack: ResolvedStack): Finding[] {
       }),
     );
   }
+  findings.push(...backendsInPublic(stack, publicNetworks), ...entryAroundLbs(stack), ...plainBehindTls(stack));
   return findings;
+}
+
+/** Roles that nothing outside the stack has any business reaching. */
+const PRIVATE_ROLES = ['db-primary', 'db-replica', 'cache', 'monitoring'] as const;
+
+/** A database, cache or monitoring host with a public address: a firewall rule away from exposure. */
+function backendsInPublic(stack: ResolvedStack, publicNetworks: ReadonlySet<string>): Finding[] {
+  return stack.hosts.flatMap((host) => {
+    const roles = host.roles.filter((r) => (PRIVATE_ROLES as readonly string[]).includes(r));
+    const networks = Object.keys(host.addresses).filter((n) => publicNetworks.has(n));
+    if (roles.length === 0 || networks.length === 0) return [];
+    return [
+      finding(stack, {
+        category: 'security',
+        capability: null,
+        hosts: [host.name],
+        message: `${host.name} (${listing(roles)}) has an address on the public network ${listing(networks)}: ${host.firewall ? 'with the firewall on, it is' : 'it is'} one mistaken rule away from being exposed`,
+        fix: `give ${host.name} no public address: take ${listing(networks)} out of its networks${host.roles.some((r) => r === 'web' || r === 'app' || r === 'lb') ? ', and its serving roles to another host' : ''}`,
+      }),
+    ];
+  });
+}
+
+/** An entry that reaches web or app hosts straight, while the design has load balancers. */
+function entryAroundLbs(stack: ResolvedStack): Finding[] {
+  if (!stack.hosts.some((h) => h.roles.includes('lb'))) return [];
+  return stack.records.flatMap((record) => {
+    const around = record.hosts.filter((name) => !stack.hosts.find((h) => h.name === name)?.roles.includes('lb'));
+    if (around.length === 0) return [];
+    return [
+      finding(stack, {
+        category: 'security',
+        capability: null,
+        hosts: around,
+        message: `${record.fqdn} reaches ${listing(around)} directly, around the load balancers: no TLS termination, health checks or retries there`,
+        fix: `point ${record.name} at the lb role`,
+      }),
+    ];
+  });
+}
+
+const PROTOCOLS: Partial<Record<Flow['purpose'], string>> = { proxy: 'HTTP', app: 'HTTP', 'sql-write': 'MySQL', 'sql-read': 'MySQL', replication: 'MySQL replication', cache: 'Redis' };
+
+/** TLS that ends at the entry: the hops behind it that carry users' data in clear. */
+function plainBehindTls(stack: ResolvedStack): Finding[] {
+  if (!stack.policies.tls) return [];
+  const hops = new Map<string, Flow>();
+  for (const f of stack.flows) if (f.network !== null && PROTOCOLS[f.purpose] && !hops.has(`${f.fromRole}>${f.toRole}>${f.purpose}`)) hops.set(`${f.fromRole}>${f.toRole}>${f.purpose}`, f);
+  if (hops.size === 0) return [];
+  const described = [...new Map([...hops.values()].map((f) => [`${f.fromRole}>${f.toRole}>${PROTOCOLS[f.purpose]}`, `${f.fromRole} → ${f.toRole} (${PROTOCOLS[f.purpose]}, e.g. ${f.from} → ${f.to})`])).values()];
+  const hosts = [...new Set([...hops.values()].flatMap((f) => [f.from, f.to]))];
+  return [
+    finding(stack, {
+      category: 'security',
+      capability: null,
+      hosts,
+      message: `TLS ends at the entry: behind it, ${listing(described)} travel in clear`,
+      fix: 'encrypt every hop (policies.tls: { mode: end-to-end }, coming with the secured stack); until then keep those networks private and firewalled',
+    }),
+  ];
 }

@@ -18,8 +18,11 @@ export function breaks(e: Expr, host: string): boolean {
 
 /** One fix for several critical roles: web and app on one server are fixed together. */
 export function fixesFor(stack: ResolvedStack, roles: readonly Role[]): string {
-  const webAndApp = roles.includes('web') && roles.includes('app') && hostsWith(stack, 'lb').length === 0;
-  const fixes = roles.map((r) => (webAndApp && (r === 'web' || r === 'app') ? 'put an lb in front of two or more servers running web and app' : fixFor(stack, r)));
+  const webAndApp = roles.includes('web') && roles.includes('app');
+  const lbs = hostsWith(stack, 'lb').length;
+  const together = lbs === 0 ? 'put an lb in front of two or more servers running web and app' : 'add a second server running web and app behind the lb';
+  // With health checks off, a second server is no fix: the lb would still need both.
+  const fixes = roles.map((r) => (webAndApp && (r === 'web' || r === 'app') && (lbs === 0 || stack.policies.healthChecks.enabled) ? together : fixFor(stack, r)));
   return [...new Set(fixes)].join('; ') || 'run its roles on two or more hosts';
 }
 
@@ -47,10 +50,45 @@ export function fixFor(stack: ResolvedStack, role: Role): string {
   }
 }
 
+/** For each host that is a single point of failure, the roles that matter, over every capability. */
+export function spofHosts(stack: ResolvedStack, expressions: Record<Capability, Expr>): Map<string, { capabilities: Capability[]; roles: Role[] }> {
+  const hosts = new Map<string, { capabilities: Capability[]; roles: Role[] }>();
+  for (const capability of CAPABILITIES) {
+    for (const host of stack.hosts) {
+      if (!breaks(expressions[capability], host.name)) continue;
+      const entry = hosts.get(host.name) ?? { capabilities: [], roles: [] };
+      entry.capabilities.push(capability);
+      for (const role of criticalRoles(stack, expressions[capability], host.name)) if (!entry.roles.includes(role)) entry.roles.push(role);
+      hosts.set(host.name, entry);
+    }
+  }
+  // In the host's own order of roles.
+  for (const [name, entry] of hosts) entry.roles.sort((a, b) => roleOrder(stack, name, a) - roleOrder(stack, name, b));
+  return hosts;
+}
+
+function roleOrder(stack: ResolvedStack, host: string, role: Role): number {
+  return stack.hosts.find((h) => h.name === host)!.roles.indexOf(role);
+}
+
 export function spofFindings(stack: ResolvedStack, expressions: Record<Capability, Expr>): Finding[] {
   const findings: Finding[] = [];
+  const hosts = spofHosts(stack, expressions);
   for (const capability of CAPABILITIES) {
     const e = expressions[capability];
+    // A capability that fails with every host up has no single point of failure: it has none at all.
+    if (!evaluate(e, () => true)) {
+      findings.push(
+        finding(stack, {
+          category: 'spof',
+          capability,
+          hosts: [],
+          message: `'${CAPABILITY_TITLES[capability]}' cannot work even with every host up: nothing on the way from the entry serves it`,
+          fix: 'give the entry a path through lb, web and app hosts to a database',
+        }),
+      );
+      continue;
+    }
     for (const host of stack.hosts) {
       if (!breaks(e, host.name)) continue;
       const roles = criticalRoles(stack, e, host.name);
@@ -61,7 +99,8 @@ export function spofFindings(stack: ResolvedStack, expressions: Record<Capabilit
           capability,
           hosts: [host.name],
           message: `losing ${host.name}${via} alone breaks '${CAPABILITY_TITLES[capability]}'`,
-          fix: fixesFor(stack, roles),
+          // One fix per host, for every role of it that matters to any capability.
+          fix: fixesFor(stack, hosts.get(host.name)!.roles),
         }),
       );
     }

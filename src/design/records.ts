@@ -7,6 +7,9 @@ import { ROLES, type Role } from './vocabulary.ts';
 // DNS records: what each name points at (a role, hosts, or a virtual IP), its addresses and TTL,
 // and how a client survives the loss of one target.
 
+/** The roles that answer HTTP, and so may stand behind a name users type. */
+const SERVING_ROLES: readonly Role[] = ['lb', 'web', 'app'];
+
 export function resolveRecords(
   design: ParsedDesign,
   hostsWith: (r: Role) => string[],
@@ -49,6 +52,13 @@ export function resolveRecords(
         return;
       }
       for (const host of targetHosts) {
+        // A name users type reaches a server over HTTP: a database or a monitoring host behind it
+        // would answer nothing (and every capability would be silently lost).
+        if (!design.hosts[host]!.roles.some((r) => SERVING_ROLES.includes(r))) {
+          const serving = SERVING_ROLES.find((r) => hostsWith(r).length > 0) ?? 'lb';
+          report(path, `'${name}' points at ${host}, which has no lb, web or app role and so serves no HTTP (its roles: ${design.hosts[host]!.roles.join(', ')}); point ${name} at the ${serving} role`);
+          continue;
+        }
         const address = publicAddressOf(host);
         if (!address) {
           // A host that is on a public network but got no address there has had its problem reported already.

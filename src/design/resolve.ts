@@ -177,6 +177,9 @@ function checkRoles(design: ParsedDesign, policies: ResolvedPolicies, hostsWith:
     for (const lb of lbs) report(roleIndex(lb, 'lb'), 'an lb with nothing behind it: add hosts with role web (or app)');
     if (lbs.length === 0) report(['hosts'], 'nothing serves the site: add a host with role web or app');
   }
+  if (policies.tls && lbs.length === 0 && webs.length === 0 && apps.length > 0) {
+    report(['policies', 'tls'], 'tls: true needs something to terminate TLS, an lb (HAProxy) or a web host (nginx), and this stack has neither; add one, or set tls: false');
+  }
   if (apps.length === 0) for (const web of webs) report(roleIndex(web, 'web'), 'nginx proxies dynamic requests to the app, and no host has role app; add one');
   if (replicas.length === 0) {
     if (policies.db.failover === 'automatic') report(['policies', 'db', 'failover'], 'automatic failover needs a db-replica to promote; add a host with role db-replica or set failover: manual');

@@ -29,22 +29,28 @@ export const CAPABILITY_TITLES: Record<Capability, string> = {
   write: 'write data',
 };
 
-export const FINDING_CATEGORIES = ['spof', 'security', 'monitoring', 'maintenance'] as const;
+export const FINDING_CATEGORIES = ['spof', 'durability', 'failover', 'security', 'monitoring', 'maintenance', 'capacity'] as const;
 export type FindingCategory = (typeof FINDING_CATEGORIES)[number];
 
 export const CATEGORY_TITLES: Record<FindingCategory, string> = {
   spof: 'Single points of failure',
+  durability: 'Durability',
+  failover: 'Failover',
   security: 'Security',
   monitoring: 'Monitoring',
   maintenance: 'Maintenance',
+  capacity: 'Capacity',
 };
 
 /** How a count of findings is said: [one, many]. */
 export const CATEGORY_NOUNS: Record<FindingCategory, readonly [string, string]> = {
   spof: ['single point of failure', 'single points of failure'],
+  durability: ['way to lose data', 'ways to lose data'],
+  failover: ['slow or partial failover', 'slow or partial failovers'],
   security: ['security gap', 'security gaps'],
   monitoring: ['monitoring gap', 'monitoring gaps'],
   maintenance: ['maintenance downtime', 'maintenance downtimes'],
+  capacity: ['capacity limit', 'capacity limits'],
 };
 
 export const LB_ALGORITHMS = ['roundrobin', 'leastconn'] as const;

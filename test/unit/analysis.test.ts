@@ -27,19 +27,22 @@ describe('check finds what the seeds find, from the flow graph', () => {
     assert.deepEqual(r.findings.find((f) => f.capability === 'write' && f.hosts[0] === 'server-01')?.roles, ['web', 'app', 'db-primary']);
   });
 
-  it('secured: still the single lb and the primary, and no security finding', async () => {
+  it('secured: still the single lb and the primary; its one security gap is the plain text behind the lb, as the seeds say', async () => {
     const r = await reportOf('secured');
     assert.deepEqual(spofs(r.findings), ['read:lb-01', 'static:lb-01', 'write:lb-01', 'write:server-01']);
-    assert.ok(!r.findings.some((f) => f.category === 'security'));
+    const security = r.findings.filter((f) => f.category === 'security');
+    assert.equal(security.length, 1);
+    assert.match(security[0]!.message, /^TLS ends at the entry: behind it, lb → web \(HTTP, e\.g\. lb-01 → server-01\)/);
   });
 
   it('scaled: only the primary, for writes', async () => {
     assert.deepEqual(spofs((await reportOf('scaled')).findings), ['write:db-01']);
   });
 
-  it('ha: no single point of failure, no security or monitoring finding', async () => {
+  it('ha: no single point of failure, and nothing but the plain text behind its lbs (end-to-end TLS comes with the secured stack)', async () => {
     const r = await reportOf('ha');
-    assert.deepEqual(categories(r.findings), []);
+    assert.deepEqual(categories(r.findings), ['security']);
+    assert.match(r.findings[0]!.message, /^TLS ends at the entry/);
   });
 
   it('computes availability exactly from the per-host figure', async () => {
@@ -136,7 +139,7 @@ hosts:
     const r = await reportOf('simple');
     const maintenance = r.findings.filter((f) => f.category === 'maintenance');
     assert.equal(maintenance.length, 1);
-    assert.match(maintenance[0]!.message, /server-01 is the only web, app and db-primary host/);
+    assert.match(maintenance[0]!.message, /^server-01 has no stand-in as web, app and db-primary: restarting or deploying it means downtime for 'load a static page', 'read data' and 'write data'$/);
   });
 
   it('gives every finding a fix', async () => {

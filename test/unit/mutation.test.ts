@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parse } from 'yaml';
-import { check } from '../../src/analysis/check.ts';
+import { capabilityExpressions } from '../../src/analysis/capabilities.ts';
+import { check, type CheckReport } from '../../src/analysis/check.ts';
+import { evaluate } from '../../src/analysis/expr.ts';
+import type { ResolvedStack } from '../../src/design/types.ts';
+import { CAPABILITIES } from '../../src/design/vocabulary.ts';
 import { formatCheck } from '../../src/analysis/format.ts';
 import { blueprintFile, BLUEPRINTS } from '../../src/blueprints/index.ts';
 import { resolveSource } from '../../src/design/load.ts';
@@ -54,8 +58,33 @@ function mutate(design: Json, edits: { at: number; kind: string; value: Json; ke
   return copy;
 }
 
+/**
+ * What `check` promises of every design: a capability that fails with every host up is explained by a
+ * finding, and every host that is a single point of failure also has a maintenance finding.
+ */
+function holdsInvariants(stack: ResolvedStack, report: CheckReport): void {
+  const expressions = capabilityExpressions(stack);
+  for (const c of CAPABILITIES) {
+    if (evaluate(expressions[c], () => true)) continue;
+    assert.ok(report.findings.some((f) => f.category === 'spof' && f.capability === c && f.hosts.length === 0), `'${c}' fails with every host up, and no finding says why`);
+  }
+  const maintained = new Set(report.findings.filter((f) => f.category === 'maintenance').flatMap((f) => f.hosts));
+  for (const f of report.findings.filter((f) => f.category === 'spof')) {
+    for (const host of f.hosts) assert.ok(maintained.has(host), `${host} is a single point of failure with no maintenance finding`);
+  }
+}
+
+describe('every blueprint', () => {
+  it("holds check's invariants", async () => {
+    for (const name of BLUEPRINTS) {
+      const { stack } = resolveSource({ ref: name, file: name, data: blueprints[BLUEPRINTS.indexOf(name)], locate: () => undefined });
+      holdsInvariants(stack, check(stack));
+    }
+  });
+});
+
 describe('randomly mutated designs', () => {
-  it('never crash: each gives a report or a DesignError with a message per problem', () => {
+  it('never crash: each gives a report, holding check\'s invariants, or a DesignError with a message per problem', () => {
     let rejected = 0;
     fc.assert(
       fc.property(mutation, ({ blueprint, edits }) => {
@@ -66,6 +95,7 @@ describe('randomly mutated designs', () => {
           formatCheck(stack, report);
           renderMermaid(diagramModel(stack));
           for (const a of Object.values(report.availability)) assert.ok(a >= 0 && a <= 1);
+          holdsInvariants(stack, report);
         } catch (error) {
           if (!(error instanceof DesignError)) throw error;
           rejected++;
