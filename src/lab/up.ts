@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { staged, type DaemonSpec, type Install, type Secrets } from '../daemons/types.ts';
 import type { ResolvedStack } from '../design/types.ts';
 import { programCommand, REPO_ROOT } from '../entry.ts';
+import { stackPaths } from '../plan/paths.ts';
 import { planLab, type LabPlan } from '../plan/plan.ts';
 import { describeProbe } from '../plan/probe.ts';
 import { down } from './down.ts';
@@ -58,12 +59,13 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
   const { home, target, say } = options;
   const stack = options.name ?? design.stack;
   const planWith = (secrets: Secrets) => planLab(design, { name: stack, home, install: options.install, designDir: options.designDir, secrets });
-  const secretsFile = planWith({ dbPassword: '', appSecret: '', replicationPassword: '' }).paths.secrets;
+  const paths = stackPaths(home, stack);
+  const secretsFile = paths.secrets;
 
   const existing = readState(home, stack);
   if (existing) {
-    const status = readStatus(planWith(readOrCreateSecrets(secretsFile, { write: false })).paths.daemons);
-    if (target.supervisorAlive(existing.supervisor ?? { pid: -1, startTime: '' }) && status?.phase === 'running') {
+    const status = readStatus(paths.daemons);
+    if (existing.supervisor !== null && target.supervisorAlive(existing.supervisor) && status?.phase === 'running') {
       const plan = planWith(readOrCreateSecrets(secretsFile, { write: false }));
       if (existing.fingerprint === plan.fingerprint) {
         say(`${stack} is already up, as designed; nothing to do.`);
