@@ -9,12 +9,12 @@ import { labError } from '../lab/errors.ts';
 import { FAULT_KINDS, hostRecord, listStacks, pickStack, readState, readStatus, supervisorAlive, type FaultKind } from '../lab/state.ts';
 import { checkLoadInput, loadFrom, LOAD_DEFAULTS } from '../lab/load.ts';
 import type { Target } from '../lab/target.ts';
+import { explainName, isValidName } from '../design/names.ts';
 import { EXIT, UsageError, type Io } from './errors.ts';
 
 // The lab's verbs, named as docker compose users expect: up, down, status, exec, logs, ls; and
 // the ones to break it: fail, heal, load. Heavy modules are loaded by the commands that use them.
 
-const STACK_NAME = /^[a-z][a-z0-9-]{0,11}$/;
 const lab = {
   target: async (): Promise<Target> => (await import('../lab/target.ts')).namespaceTarget,
   checkMachine: async () => (await import('../lab/preflight.ts')).checkMachine(),
@@ -31,9 +31,7 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .option('--name <name>', "the stack's name (default: the design's)")
     .option('--dry-run', 'print every step up would take, in order, and change nothing')
     .action(async (ref: string, opts: { name?: string; dryRun?: boolean }) => {
-      if (opts.name !== undefined && !STACK_NAME.test(opts.name)) {
-        throw new UsageError(`--name '${opts.name}' is not a stack name: lower-case letters, digits and '-', starting with a letter, at most 12 characters.`);
-      }
+      if (opts.name !== undefined && !isValidName('stack', opts.name)) throw new UsageError(`--name: ${explainName('stack', opts.name)}.`);
       const { stack: design } = await (await import('../design/load.ts')).loadDesign(ref);
       const { up } = await import('../lab/up.ts');
       const name = opts.name ?? design.stack;

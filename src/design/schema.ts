@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nameSchema } from './names.ts';
 import { PORTS } from './ports.ts';
 import { FAILOVER_MODES, LB_ALGORITHMS, REPLICATION_MODES, ROLES } from './vocabulary.ts';
 
@@ -10,11 +11,6 @@ const RESERVED_PORTS: readonly number[] = Object.entries(PORTS)
 // The design file as the user writes it. Everything optional here gets its
 // default in resolve(), never in later stages.
 
-const name = (what: string) =>
-  z.string().regex(/^[a-z][a-z0-9-]*$/, { error: `a ${what} name is lower-case letters, digits and '-', starting with a letter` });
-
-const hostName = name('host').max(20, { error: 'a host name has at most 20 characters' });
-const networkName = name('network').max(12, { error: 'a network name has at most 12 characters' });
 
 export const NetworkSchema = z.strictObject({
   cidr: z.cidrv4({ error: 'expected an IPv4 network such as 10.10.0.0/24' }),
@@ -78,15 +74,15 @@ export const PoliciesSchema = z.strictObject({
 });
 
 export const StackSchema = z.strictObject({
-  stack: name('stack').max(12, { error: 'a stack name has at most 12 characters (it prefixes every namespace and link)' }),
+  stack: nameSchema('stack'),
   domain: z
     .string()
     .regex(/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/, { error: 'expected a domain name such as foobar.com' }),
   description: z.string().optional(),
-  networks: z.record(networkName, NetworkSchema).optional(),
-  records: z.record(z.string().regex(/^(@|[a-z0-9]([a-z0-9-]*[a-z0-9])?)$/, { error: "a record name is a DNS label such as 'www', or '@'" }), RecordSchema).optional(),
+  networks: z.record(nameSchema('network'), NetworkSchema).optional(),
+  records: z.record(nameSchema('record'), RecordSchema).optional(),
   dns: z.strictObject({ ttl: z.number().int().min(1).max(86400).optional() }).optional(),
-  hosts: z.record(hostName, HostSchema).refine((hosts) => Object.keys(hosts).length > 0, { error: 'a stack needs at least one host' }),
+  hosts: z.record(nameSchema('host'), HostSchema).refine((hosts) => Object.keys(hosts).length > 0, { error: 'a stack needs at least one host' }),
   policies: PoliciesSchema.optional(),
   app: z
     .strictObject({

@@ -82,6 +82,10 @@ export function problemsFromZod(error: z.ZodError, input: unknown): Problem[] {
         }
         break;
       }
+      case 'invalid_key':
+        // A name the user chose as a map key (a host, network or record): the key is what is wrong.
+        for (const inner of issue.issues) problems.push({ path, at: 'key', message: inner.message });
+        break;
       case 'invalid_value': {
         const choices = issue.values.map(String);
         const guess = typeof value === 'string' ? closest(value, choices) : undefined;

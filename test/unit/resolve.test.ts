@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadDesign } from '../../src/design/load.ts';
+import { explainName, isValidName, suggestName, type NameKind } from '../../src/design/names.ts';
+import { DesignError } from '../../src/design/problems.ts';
 import { designFrom } from '../helpers.ts';
 
 describe('resolve turns a design into a frozen, fully defaulted one', () => {
@@ -110,5 +112,55 @@ records:
         assert.match(address, /^(203\.0\.113|198\.51\.100|10)\./, `${name}: ${address}`);
       }
     }
+  });
+});
+
+describe('a name that is not valid is explained at its key, with a valid one to use instead', () => {
+  const cases: Array<[NameKind, string, RegExp, string | undefined]> = [
+    ['host', 'Web_01', /has upper-case letters and has '_'/, 'web-01'],
+    ['host', '01web', /starts with a digit/, 'web-01'],
+    ['host', '2nd-web', /starts with a digit/, 'web-2nd'],
+    ['host', 'café', /non-ASCII character 'é'/, 'cafe'],
+    ['host', 'a'.repeat(21), /has 21 characters/, 'a'.repeat(20)],
+    ['network', 'back end', /has a space/, 'back-end'],
+    ['record', '-api', /starts with '-'/, 'api'],
+    ['stack', '42', /starts with a digit/, undefined],
+  ];
+  for (const [kind, text, fault, suggestion] of cases) {
+    it(`says what is wrong with the ${kind} name '${text.length > 12 ? `${text.slice(0, 6)}…` : text}' and ${suggestion ? `suggests '${suggestion.slice(0, 8)}'` : 'suggests nothing it cannot stand behind'}`, () => {
+      assert.equal(isValidName(kind, text), false);
+      const message = explainName(kind, text);
+      assert.match(message, fault);
+      assert.match(message, new RegExp(`a ${kind} name is `));
+      assert.equal(suggestName(kind, text), suggestion);
+      if (suggestion) assert.ok(isValidName(kind, suggestion), suggestion);
+    });
+  }
+
+  it('accepts the names the blueprints use, and @ as a record', () => {
+    for (const [kind, text] of [['host', 'web-01'], ['network', 'public'], ['record', 'www'], ['record', '@'], ['record', '1st'], ['stack', 'shop']] as const) {
+      assert.ok(isValidName(kind, text), `${kind} ${text}`);
+    }
+  });
+
+  it("refuses 'client' as a host name, since the lab's internet user is called that", () => {
+    assert.equal(isValidName('host', 'client'), false);
+    assert.match(explainName('host', 'client'), /taken by the internet user/);
+    assert.ok(isValidName('network', 'client'));
+  });
+
+  it('reports an invalid host name at the key, not at its value', () => {
+    const error = (() => {
+      try {
+        designFrom('stack: names\ndomain: foobar.com\nhosts:\n  Web_01: { roles: [web, app], networks: [public] }\n');
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.ok(error instanceof DesignError);
+    const problem = error.problems.find((p) => p.path.join('.') === 'hosts.Web_01');
+    assert.ok(problem, JSON.stringify(error.problems));
+    assert.equal(problem.at, 'key');
+    assert.match(problem.message, /try 'web-01'/);
   });
 });
