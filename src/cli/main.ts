@@ -46,8 +46,9 @@ function program(io: Io, setExit: (code: number) => void): Command {
     .argument('<design>', DESIGN_HELP)
     .addOption(new Option('--format <format>', 'svg or mermaid').choices(['svg', 'mermaid']).default('svg'))
     .option('-o, --output <file>', 'write to a file instead of stdout (replaced if it exists)')
-    .action(async (ref: string, opts: { format: 'svg' | 'mermaid'; output?: string }) => {
-      const model = (await import('../diagram/model.ts')).diagramModel((await loadDesign(ref)).stack);
+    .option('--expand', 'draw every host, even in a tier of more than three (drawn as one node with a count by default)')
+    .action(async (ref: string, opts: { format: 'svg' | 'mermaid'; output?: string; expand?: boolean }) => {
+      const model = (await import('../diagram/model.ts')).diagramModel((await loadDesign(ref)).stack, { expand: Boolean(opts.expand) });
       const text = opts.format === 'svg' ? await (await import('../diagram/svg.ts')).renderSvg(model) : (await import('../diagram/mermaid.ts')).renderMermaid(model);
       if (opts.output) {
         writeFileAtomic(opts.output, text, { overwrite: true });

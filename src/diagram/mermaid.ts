@@ -23,8 +23,14 @@ function node(n: DiagramNode): string {
   }
 }
 
+/**
+ * The front matter is YAML and Mermaid shows it as plain text, so entity codes would show as
+ * written: the title is a YAML double-quoted string instead.
+ */
+const yamlString = (text: string) => JSON.stringify(text);
+
 export function renderMermaid(d: Diagram): string {
-  const out = ['---', `title: "${escape(d.title)}"`, '---', 'flowchart LR'];
+  const out = ['---', `title: ${yamlString(d.title)}`, '---', 'flowchart LR'];
   for (const n of d.nodes.filter((n) => n.group === null)) out.push(`  ${node(n)}`);
   for (const g of d.groups) {
     out.push(`  subgraph ${g.id}["${escape(g.label)}"]`, '    direction LR');

@@ -11,6 +11,8 @@ const Elk = ((ElkBundled as unknown as { default?: ElkConstructor }).default ?? 
 
 const CHAR_WIDTH = 7.2;
 const LINE_HEIGHT = 16;
+/** How far each card behind a node that stands for a whole tier is offset. */
+const STACK_OFFSET = 4;
 const FONT = "font-family=\"'DejaVu Sans Mono', Menlo, Consolas, monospace\" font-size=\"12\"";
 
 const COLOURS: Record<DiagramNode['shape'], { fill: string; stroke: string }> = {
@@ -31,11 +33,12 @@ function escapeXml(text: string): string {
 function nodeSize(n: DiagramNode): { width: number; height: number } {
   const width = Math.max(...n.lines.map(textWidth)) + 24;
   const height = n.lines.length * LINE_HEIGHT + (n.shape === 'database' ? 22 : 12);
-  return { width: Math.ceil(width), height };
+  const deck = n.count > 1 ? 2 * STACK_OFFSET : 0;
+  return { width: Math.ceil(width) + deck, height: height + deck };
 }
 
 export async function layout(d: Diagram): Promise<ElkNode> {
-  const elkNode = (n: DiagramNode): ElkNode => ({ id: n.id, ...nodeSize(n) });
+  const elkNode = (n: DiagramNode): ElkNode => ({ id: n.id, ...nodeSize(n), layoutOptions: { 'elk.partitioning.partition': String(n.rank) } });
   const graph: ElkNode = {
     id: 'root',
     layoutOptions: {
@@ -49,12 +52,20 @@ export async function layout(d: Diagram): Promise<ElkNode> {
       'elk.spacing.edgeLabel': '4',
       'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
       'elk.padding': '[top=44,left=16,bottom=16,right=16]',
+      // Columns in the seeds' order (user, DNS, lb, web, app, database), whatever the networks.
+      'elk.partitioning.activate': 'true',
     },
     children: [
       ...d.nodes.filter((n) => n.group === null).map(elkNode),
       ...d.groups.map((g) => ({
         id: g.id,
-        layoutOptions: { 'elk.padding': '[top=30,left=16,bottom=16,right=16]' },
+        layoutOptions: {
+          'elk.padding': '[top=30,left=16,bottom=16,right=16]',
+          'elk.partitioning.activate': 'true',
+          // A boundary is at least as wide as its label.
+          'elk.nodeSize.constraints': 'MINIMUM_SIZE',
+          'elk.nodeSize.minimum': `(${Math.ceil(textWidth(g.label) + 20)}, 0)`,
+        },
         labels: [{ text: g.label, width: textWidth(g.label), height: LINE_HEIGHT }],
         children: d.nodes.filter((n) => n.group === g.id).map(elkNode),
       })),
@@ -71,18 +82,33 @@ export async function layout(d: Diagram): Promise<ElkNode> {
   return new Elk().layout(graph);
 }
 
+/** The outline of a node's shape, filled, with the given stroke attributes. */
+function outline(shape: DiagramNode['shape'], x: number, y: number, width: number, height: number, attrs: string): string {
+  switch (shape) {
+    case 'user':
+      return `<rect x="${x}" y="${y}" width="${width}" height="${height}" rx="${round(height / 2)}" ${attrs}/>`;
+    case 'database': {
+      const ry = 7;
+      return `<path d="M${x},${y + ry} a${width / 2},${ry} 0 0,0 ${width},0 a${width / 2},${ry} 0 0,0 ${-width},0 v${height - 2 * ry} a${width / 2},${ry} 0 0,0 ${width},0 v${-(height - 2 * ry)}" ${attrs}/>`;
+    }
+    case 'vip':
+      return `<rect x="${x}" y="${y}" width="${width}" height="${height}" rx="12" ${attrs} stroke-dasharray="6 3"/>`;
+    default:
+      return `<rect x="${x}" y="${y}" width="${width}" height="${height}" rx="4" ${attrs}/>`;
+  }
+}
+
 function drawNode(n: DiagramNode, x: number, y: number, width: number, height: number): string[] {
   const { fill, stroke } = COLOURS[n.shape];
-  const out: string[] = [`<g class="node ${n.shape}" id="node-${n.id}">`];
-  const strokeAttrs = n.firewall ? `stroke="#c0392b" stroke-width="3"` : `stroke="${stroke}" stroke-width="1.5"`;
-  if (n.shape === 'user') out.push(`<rect x="${x}" y="${y}" width="${width}" height="${height}" rx="${round(height / 2)}" fill="${fill}" ${strokeAttrs}/>`);
-  else if (n.shape === 'database') {
-    const ry = 7;
-    out.push(
-      `<path d="M${x},${y + ry} a${width / 2},${ry} 0 0,0 ${width},0 a${width / 2},${ry} 0 0,0 ${-width},0 v${height - 2 * ry} a${width / 2},${ry} 0 0,0 ${width},0 v${-(height - 2 * ry)}" fill="${fill}" ${strokeAttrs}/>`,
-    );
-  } else if (n.shape === 'vip') out.push(`<rect x="${x}" y="${y}" width="${width}" height="${height}" rx="12" fill="${fill}" ${strokeAttrs} stroke-dasharray="6 3"/>`);
-  else out.push(`<rect x="${x}" y="${y}" width="${width}" height="${height}" rx="4" fill="${fill}" ${strokeAttrs}/>`);
+  const out: string[] = [`<g class="node ${n.shape}${n.count > 1 ? ' tier' : ''}" id="node-${n.id}">`];
+  if (n.count > 1) {
+    // A tier drawn as one node looks like a deck of hosts: two cards behind it, up and to the right.
+    width -= 2 * STACK_OFFSET;
+    height -= 2 * STACK_OFFSET;
+    for (const k of [2, 1]) out.push(outline(n.shape, x + k * STACK_OFFSET, y + (2 - k) * STACK_OFFSET, width, height, `fill="${fill}" stroke="${stroke}" stroke-width="1"`));
+    y += 2 * STACK_OFFSET;
+  }
+  out.push(outline(n.shape, x, y, width, height, `fill="${fill}" ${n.firewall ? 'stroke="#c0392b" stroke-width="3"' : `stroke="${stroke}" stroke-width="1.5"`}`));
   const top = y + (n.shape === 'database' ? 16 : 6);
   n.lines.forEach((line, i) => {
     const weight = i === 0 ? ' font-weight="bold"' : '';
@@ -97,7 +123,8 @@ export async function renderSvg(d: Diagram): Promise<string> {
   const laid = await layout(d);
   const byId = new Map(d.nodes.map((n) => [n.id, n]));
   const groupLabel = new Map(d.groups.map((g) => [g.id, g.label]));
-  const width = Math.ceil(laid.width ?? 0);
+  // The title is drawn above the layout, so the picture is at least as wide as the title.
+  const width = Math.ceil(Math.max(laid.width ?? 0, textWidth(d.title) * (15 / 12) + 32));
   const height = Math.ceil(laid.height ?? 0);
   const body: string[] = [];
 
