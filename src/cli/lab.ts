@@ -97,6 +97,19 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     });
 
   cli
+    .command('audit')
+    .description('hold the running stack to its design: nmap every host from the client and from every other host, and compare what answers with the flows')
+    .option('--stack <name>', 'which stack (may be left out while one stack is up)')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { stack?: string; json?: boolean }) => {
+      await lab.checkMachine();
+      const { audit, formatAudit } = await import('../lab/audit.ts');
+      const report = await audit(pickStack(home(), opts.stack), home(), await lab.target(), opts.json ? undefined : (line) => io.stderr(`  ${line}\n`));
+      io.stdout(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatAudit(report));
+      if (report.failures > 0) setExit(EXIT.findings);
+    });
+
+  cli
     .command('fail')
     .description('break a host of a running stack: kill its processes, freeze them, or cut its links')
     .argument('<host>', 'a host of the stack')

@@ -40,7 +40,7 @@ export function hostListeners(roles: readonly Role[], options: ListenerOptions):
 
 /** Program → Debian package, for every program a daemon the lab runs needs, and the lab's own tools. */
 export function requiredPrograms(): Readonly<Record<string, string>> {
-  const lab = { ip: 'iproute2', bash: 'bash', curl: 'curl', dig: 'bind9-dnsutils' };
+  const lab = { ip: 'iproute2', bash: 'bash', curl: 'curl', dig: 'bind9-dnsutils', nft: 'nftables', nmap: 'nmap' };
   return Object.assign({}, lab, ...runnableDaemons().map((d) => d.programs));
 }
 

@@ -15,6 +15,7 @@ export const LAB_ERRORS = {
   'supervisor-gone': { cause: "the stack's supervisor stopped", fix: 'npx webstack down <stack>, then up again' },
   'entry-unreachable': { cause: "the stack's entry does not answer from the client host", fix: 'npx webstack status shows what is not ready' },
   'config-invalid': { cause: "a daemon's own check refused its new config; the running stack was left as it was", fix: 'change the design so that the config is valid, then up again' },
+  'firewall-refused': { cause: "nft refused a host's firewall, rendered from the design's flows", fix: 'report it: the ruleset comes from the flows and should always load' },
   'needs-recreate': { cause: "the change adds or removes hosts or networks, which a running stack cannot take", fix: 'npx webstack down <stack>, then up (the data is kept)' },
   'apply-failed': { cause: 'a changed daemon did not come back ready', fix: 'npx webstack logs <host> <daemon> shows why' },
   'no-stack': { cause: 'there is no such stack on this machine', fix: 'npx webstack ls lists them; npx webstack up <design> starts one' },

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { ResolvedStack } from '../design/types.ts';
 import type { LabPlan } from '../plan/plan.ts';
 import { stackPaths } from '../plan/paths.ts';
 import { labError } from './errors.ts';
@@ -8,6 +9,17 @@ import type { SupervisorStatus } from './supervisor-types.ts';
 
 // What a stack made, recorded before it is made: `down` reads only this (and the links' alias),
 // so it works after a crash, a killed `up`, or with the design file gone.
+
+/** What `up` records of the design a stack runs (config/design.json), for `audit`. */
+export interface RunningDesign {
+  readonly design: ResolvedStack;
+  readonly unserved: LabPlan['unserved'];
+}
+
+export function readRunningDesign(home: string, stack: string): RunningDesign | null {
+  const file = stackPaths(home, stack).design;
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunningDesign) : null;
+}
 
 export interface StackState {
   readonly version: 1;

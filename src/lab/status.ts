@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { daemonNamed } from '../daemons/registry.ts';
 import type { DaemonSpec, Observation } from '../daemons/types.ts';
+import { firewallFile } from '../plan/firewall.ts';
 import { stackPaths } from '../plan/paths.ts';
+import { observeFirewall, type FirewallView } from './firewall.ts';
 import { labError } from './errors.ts';
 import { readFaults, readState, readStatus, supervisorAlive, type Fault } from './state.ts';
 import type { DaemonStatus, SupervisorStatus } from './supervisor-types.ts';
@@ -32,6 +34,10 @@ export interface HostView {
   readonly daemons: readonly DaemonView[];
   /** Set while `fail` has it broken. */
   readonly fault: Fault | null;
+  /** Whether the design firewalls the host. */
+  readonly firewalled: boolean;
+  /** Its firewall as the kernel has it (loaded, what it refused), asked while the stack runs. */
+  firewall?: FirewallView | null;
 }
 
 export interface StackStatus {
@@ -81,12 +87,19 @@ export function stackStatus(home: string, stack: string): StackStatus {
         return { name, desired: 'running', state: d?.state ?? 'stopped', hint: d?.hint ?? null, pid: d?.pid ?? null, restarts: d?.restarts ?? 0, reloads: d?.reloads ?? 0, since: d?.since ?? null, errors: d?.errors ?? [] };
       }),
       fault: faults[h.name] ?? null,
+      firewalled: existsSync(firewallFile(paths, h.name)),
     })),
   };
 }
 
 /** Asks every running daemon that can report on itself, all at once. */
 export async function withObservations(status: StackStatus, home: string, target: Target): Promise<StackStatus> {
+  const state = readState(home, status.stack);
+  const firewalls = status.phase === 'down' ? [] : status.hosts.filter((h) => h.firewalled).map(async (host) => {
+    const namespace = state?.hosts.find((h) => h.name === host.name)?.namespace;
+    host.firewall = namespace ? await observeFirewall(target, namespace).catch(() => null) : null;
+  });
+  await Promise.all(firewalls);
   let specs: DaemonSpec[] = [];
   try {
     specs = (JSON.parse(readFileSync(join(stackPaths(home, status.stack).config, 'daemons.json'), 'utf8')) as { specs: DaemonSpec[] }).specs;
@@ -121,7 +134,15 @@ export function formatStatus(s: StackStatus): string {
   const observed = s.hosts.flatMap((h) =>
     h.daemons.filter((d) => d.observed !== undefined).map((d) => `  ${h.name} ${d.name}: ${d.observed ? d.observed.summary : `not known (${d.state})`}`),
   );
+  const firewalls = s.hosts.filter((h) => h.firewall !== undefined).map((h) => `  ${h.name}: ${describeFirewall(h.firewall ?? null)}`);
   const hints = s.hosts.flatMap((h) => h.daemons.filter((d) => d.hint && d.state !== 'ready').map((d) => `  ${h.name} ${d.name} ${d.state}: ${d.hint}`));
   const section = (title: string, lines: string[]) => (lines.length ? `${title}:\n${lines.join('\n')}\n` : '');
-  return `${s.stack} (${s.design}): ${s.phase}${s.hint ? ` (${s.hint})` : ''}\n${[header, ...rows].map(line).join('\n')}\n${section('seen by the daemons', observed)}${section('why', hints)}`;
+  return `${s.stack} (${s.design}): ${s.phase}${s.hint ? ` (${s.hint})` : ''}\n${[header, ...rows].map(line).join('\n')}\n${section('seen by the daemons', observed)}${section('firewalls', firewalls)}${section('why', hints)}`;
+}
+
+function describeFirewall(fw: FirewallView | null): string {
+  if (!fw) return 'not known';
+  if (!fw.loaded) return 'NOT LOADED: every port of the host is open';
+  const lately = [...fw.recentIn.map((r) => `from ${r.address} ${r.protocol} ${r.port}`), ...fw.recentOut.map((r) => `to ${r.address} ${r.protocol} ${r.port}`)];
+  return `loaded; refused ${fw.refusedIn} packets in, ${fw.refusedOut} out${lately.length ? ` (in the last hour: ${lately.slice(0, 5).join(', ')}${lately.length > 5 ? `, and ${lately.length - 5} more` : ''})` : ''}`;
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { staged, type DaemonSpec, type Install, type Secrets } from '../daemons/types.ts';
@@ -10,9 +10,10 @@ import { describeProbe } from '../plan/probe.ts';
 import { down } from './down.ts';
 import { labError } from './errors.ts';
 import { materialise, readOrCreateSecrets } from './files.ts';
+import { checkFirewalls, loadFirewalls } from './firewall.ts';
 import { checkAddressSpace, checkNamespacesFree, MACHINE_LOCK, withMachineLock } from './preflight.ts';
 import { processStartTime } from './process.ts';
-import { readState, readStatus, stateFromPlan, writeJsonAtomic, writeState, type StackState } from './state.ts';
+import { readState, readStatus, stateFromPlan, writeJsonAtomic, writeState, type RunningDesign, type StackState } from './state.ts';
 import { changeOf, type SpecFile, type SupervisorStatus } from './supervisor-types.ts';
 import { tail } from './supervisor.ts';
 import type { Target } from './target.ts';
@@ -71,7 +72,7 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
         say(`${stack} is already up, as designed; nothing to do.`);
         return { plan, outcome: 'unchanged', changes: [] };
       }
-      return { plan, outcome: 'changed', changes: await applyChange(plan, existing, status, options) };
+      return { plan, outcome: 'changed', changes: await applyChange(design, plan, existing, status, options) };
     }
     say(`${stack} exists but is not running: replacing it (data is kept).`);
     await down(stack, { home, target, say: () => undefined, volumes: false });
@@ -106,10 +107,14 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
       }
     });
     const made = plan! as LabPlan;
+    // Before any daemon starts, so that no port is ever open that the design does not have.
+    await loadFirewalls(target, made.firewalls);
+    if (made.firewalls.length > 0) say(`  + firewalls from the flows on ${made.firewalls.map((f) => f.host).join(', ')}: input and output dropped but for the design's flows`);
     materialise(target, made.daemons, made.resolvConfs);
     await validateConfigs(target, made.daemons);
     const specFile = join(made.paths.config, 'daemons.json');
     writeJsonAtomic(specFile, { generation: 1, specs: made.daemons } satisfies SpecFile, 0o600);
+    writeJsonAtomic(made.paths.design, { design, unserved: made.unserved } satisfies RunningDesign, 0o644);
     const owner = `${process.pid}:${processStartTime(process.pid)}`;
     const command = options.supervisorCommand ?? programCommand(process.execPath, REPO_ROOT, 'lab/supervisor-main');
     state = { ...state!, supervisor: target.startSupervisor([...command, specFile, made.paths.daemons, made.paths.faults, owner], made.paths.supervisorLog, options.install.repoRoot) };
@@ -167,7 +172,7 @@ function changesBetween(current: readonly DaemonSpec[], next: readonly DaemonSpe
   });
 }
 
-async function applyChange(plan: LabPlan, state: StackState, status: SupervisorStatus, options: UpOptions): Promise<string[]> {
+async function applyChange(design: ResolvedStack, plan: LabPlan, state: StackState, status: SupervisorStatus, options: UpOptions): Promise<string[]> {
   const { home, target, say } = options;
   const fresh = stateFromPlan(plan, options.designRef, state.networks);
   const shape = (s: StackState) => JSON.stringify({ n: s.networks, ns: s.namespaces, l: s.links, h: s.hosts.map((h) => [h.name, h.addresses]) });
@@ -178,16 +183,23 @@ async function applyChange(plan: LabPlan, state: StackState, status: SupervisorS
   const current = JSON.parse(readFileSync(specFile, 'utf8')) as SpecFile;
   const changes = changesBetween(current.specs, plan.daemons);
   const removed = current.specs.filter((s) => !plan.daemons.some((d) => d.host === s.host && d.daemon === s.daemon));
+  const firewalls = plan.firewalls.filter((f) => !existsSync(f.file.path) || readFileSync(f.file.path, 'utf8') !== f.file.content);
+  await checkFirewalls(target, firewalls);
   await validateConfigs(target, changes.map((c) => c.spec));
 
-  // Every config was accepted: now the files, then the supervisor.
+  // Every ruleset and config was accepted. The rulesets first, each swapped in one transaction,
+  // so that a daemon that starts with the change finds its flows open.
+  await loadFirewalls(target, firewalls);
+  for (const fw of firewalls) say(`  ~ ${fw.host}/firewall replaced`);
+
   materialise(target, changes.map((c) => c.spec), plan.resolvConfs);
   const generation = current.generation + 1;
   writeJsonAtomic(specFile, { generation, specs: plan.daemons } satisfies SpecFile, 0o600);
+  writeJsonAtomic(plan.paths.design, { design, unserved: plan.unserved } satisfies RunningDesign, 0o644);
   writeState(home, { ...fresh, createdAt: state.createdAt, supervisor: state.supervisor });
   if (changes.length === 0 && removed.length === 0) {
     say(`${plan.stack}: no daemon's config changed; recorded the new design.`);
-    return [];
+    return firewalls.map((fw) => `${fw.host}/firewall replaced`);
   }
   target.signalSupervisor(state.supervisor!, 'SIGHUP');
   const deadline = Date.now() + changes.reduce((sum, c) => sum + c.spec.readinessTimeoutMs, 30_000);
@@ -199,7 +211,7 @@ async function applyChange(plan: LabPlan, state: StackState, status: SupervisorS
       if (now.applied.failures.length > 0) throw labError('apply-failed', `the change was applied, but: ${now.applied.failures.join('; ')}.`);
       const untouched = status.daemons.length - changes.filter((c) => c.change !== 'new').length - removed.length;
       say(`${plan.stack}: changed ${lines.length} daemon${lines.length === 1 ? '' : 's'}; ${untouched} left untouched.`);
-      return lines;
+      return [...firewalls.map((fw) => `${fw.host}/firewall replaced`), ...lines];
     }
     if (!target.supervisorAlive(state.supervisor!)) throw labError('supervisor-gone', `the supervisor of ${plan.stack} stopped while applying the change; see ${plan.paths.supervisorLog}.`);
     if (Date.now() > deadline) throw labError('apply-failed', `the supervisor did not finish applying the change within ${Math.round((deadline - Date.now()) / 1000)} s.`, `npx webstack status --stack ${plan.stack}`);

@@ -20,6 +20,8 @@ export interface StackPaths {
   readonly faults: string;
   readonly supervisorLog: string;
   readonly config: string;
+  /** The resolved design the stack runs, with what it does not serve yet: what `audit` holds it to. */
+  readonly design: string;
   readonly run: string;
   readonly logs: string;
   /** Kept by `down`, removed by `down --volumes`. */
@@ -36,6 +38,7 @@ export function stackPaths(home: string, stack: string): StackPaths {
     faults: join(root, 'run', 'faults.json'),
     supervisorLog: join(root, 'logs', 'supervisor.log'),
     config: join(root, 'config'),
+    design: join(root, 'config', 'design.json'),
     run: join(root, 'run'),
     logs: join(root, 'logs'),
     volumes: join(root, 'volumes'),

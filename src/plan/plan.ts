@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ResolvedStack } from '../design/types.ts';
-import { allDaemons, runnableDaemons } from '../daemons/registry.ts';
+import { PORTS } from '../design/ports.ts';
+import { allDaemons, hostListeners, runnableDaemons } from '../daemons/registry.ts';
 import type { DaemonSpec, Install, RenderedFile, Secrets } from '../daemons/types.ts';
+import { firewallPlan, type HostFirewall } from './firewall.ts';
 import { daemonPaths, netnsEtc, stackPaths, type StackPaths } from './paths.ts';
 import { topology, type Topology } from './topology.ts';
 
@@ -23,8 +25,19 @@ export interface LabPlan {
   readonly unrun: readonly { readonly host: string; readonly daemon: string }[];
   /** The daemons in start order: each wave starts once every daemon of the earlier waves is ready. */
   readonly waves: readonly (readonly DaemonSpec[])[];
+  /** Each firewalled host's ruleset, loaded after the network and before any daemon starts. */
+  readonly firewalls: readonly HostFirewall[];
   /** Other parts of the design the lab does not carry out yet, one sentence each. */
   readonly gaps: readonly string[];
+  /** Ports the design has that nothing serves yet, and why: `audit` does not call them blocked. */
+  readonly unserved: readonly Unserved[];
+}
+
+export interface Unserved {
+  readonly host: string;
+  readonly protocol: 'tcp' | 'udp';
+  readonly port: number;
+  readonly why: string;
 }
 
 /** One command, as an argument vector, with the progress line it belongs to. */
@@ -58,12 +71,25 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   const gaps = [
     ...design.virtualIps.map((v) => `virtual IP ${v.address} of ${v.holders.join(' and ')} is not held yet (keepalived comes later): names that point at it do not answer`),
     ...(design.policies.tls ? ['TLS is not terminated yet: the load balancers serve port 80 only'] : []),
-    ...(design.policies.firewall ? ['firewalls are not set up yet: every host accepts every flow'] : []),
     ...(design.policies.db.replication === 'semi-sync' ? ['replication is asynchronous for now, not semi-sync'] : []),
     ...(design.policies.db.failover === 'automatic' ? ['no automatic database failover yet: a lost primary stops writes until it is back'] : []),
   ];
-  const fingerprint = createHash('sha256').update(JSON.stringify({ wiring, daemons, resolvConfs })).digest('hex').slice(0, 16);
-  return { stack, fingerprint, paths, topology: wiring, daemons, waves: startWaves(daemons), resolvConfs, network, unrun, gaps };
+  const firewalls = firewallPlan(design, wiring, paths);
+  const unserved = unservedPorts(design, unrun);
+  const fingerprint = createHash('sha256').update(JSON.stringify({ wiring, daemons, resolvConfs, firewalls })).digest('hex').slice(0, 16);
+  return { stack, fingerprint, paths, topology: wiring, daemons, waves: startWaves(daemons), resolvConfs, network, firewalls, unrun, gaps, unserved };
+}
+
+/** The listeners of daemons the lab does not run yet, and HTTPS while TLS is not terminated. */
+function unservedPorts(design: ResolvedStack, unrun: LabPlan['unrun']): Unserved[] {
+  return design.hosts.flatMap((host) => {
+    const options = { tls: design.policies.tls, monitored: host.monitored, alerting: design.policies.monitoring.alerting, appPort: design.app.port };
+    return hostListeners(host.roles, options).flatMap((l): Unserved[] => {
+      if (unrun.some((u) => u.host === host.name && u.daemon === l.daemon)) return [{ host: host.name, protocol: l.protocol, port: l.port, why: `the lab does not run ${l.daemon} yet` }];
+      if (l.port === PORTS.https) return [{ host: host.name, protocol: l.protocol, port: l.port, why: 'TLS is not terminated yet' }];
+      return [];
+    });
+  });
 }
 
 /**

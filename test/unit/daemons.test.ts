@@ -31,6 +31,10 @@ describe('rendered daemon configs', () => {
           assertGolden(`golden/${blueprint}/lab/${d.host}/${d.daemon}/${basename(f.path)}`, f.content);
         }
       }
+      for (const fw of plan.firewalls) {
+        summary.push(`firewall ${fw.host}: ${fw.apply.join(' ')} (checked by ${fw.check.join(' ')})`);
+        assertGolden(`golden/${blueprint}/lab/${fw.host}/firewall.nft`, fw.file.content);
+      }
       for (const u of plan.unrun) summary.push(`not run yet: ${u.daemon} on ${u.host}`);
       for (const gap of plan.gaps) summary.push(`not yet: ${gap}`);
       for (const f of plan.resolvConfs) summary.push(`resolv.conf ${f.path}: ${f.content.trim().split('\n').at(-1)}`);
