@@ -44,35 +44,47 @@ export interface FirewallView {
   /** Packets refused since the ruleset was loaded. */
   readonly refusedIn: number;
   readonly refusedOut: number;
-  /** What was refused in the last hour, each (address, protocol, port) once. */
+  /** What was refused in the last hour, each (address, protocol, port) once, the latest first, at most RECENT_SHOWN. */
   readonly recentIn: readonly Refusal[];
   readonly recentOut: readonly Refusal[];
+  /** How many different (address, protocol, port) were refused in the last hour: a scan makes thousands. */
+  readonly recentInCount: number;
+  readonly recentOutCount: number;
 }
 
+export const RECENT_SHOWN = 10;
+
 interface NftJson {
-  nftables: ({ counter?: { name: string; packets: number } } & { set?: { name: string; elem?: ({ elem: { val: { concat: [string, string, number] } } } | { concat: [string, string, number] })[] } })[];
+  nftables: ({ counter?: { name: string; packets: number } } & { set?: { name: string; elem?: ({ elem: { val: { concat: [string, string, number] }; expires?: number } } | { concat: [string, string, number] })[] } })[];
 }
 
 /** Reads the ruleset's counters and recent refusals from `nft -j list table`; null-free: a missing table is `loaded: false`. */
 export function parseFirewall(json: string): FirewallView {
   const items = (JSON.parse(json) as NftJson).nftables;
   const counter = (name: string) => items.find((i) => i.counter?.name === name)?.counter?.packets ?? 0;
-  const recent = (name: string): Refusal[] =>
-    (items.find((i) => i.set?.name === name)?.set?.elem ?? []).map((e) => {
-      const [address, protocol, port] = 'elem' in e ? e.elem.val.concat : e.concat;
-      return { address, protocol, port };
-    });
+  // The latest refusal has the most time left before it expires.
+  const recent = (name: string) =>
+    (items.find((i) => i.set?.name === name)?.set?.elem ?? [])
+      .map((e) => {
+        const [address, protocol, port] = 'elem' in e ? e.elem.val.concat : e.concat;
+        return { refusal: { address, protocol, port }, expires: 'elem' in e ? (e.elem.expires ?? 0) : 0 };
+      })
+      .sort((a, b) => b.expires - a.expires)
+      .map((r) => r.refusal);
+  const [recentIn, recentOut] = [recent(REFUSED_SETS.input), recent(REFUSED_SETS.output)];
   return {
     loaded: true,
     refusedIn: counter(REFUSED_COUNTERS.input),
     refusedOut: counter(REFUSED_COUNTERS.output),
-    recentIn: recent(REFUSED_SETS.input),
-    recentOut: recent(REFUSED_SETS.output),
+    recentIn: recentIn.slice(0, RECENT_SHOWN),
+    recentOut: recentOut.slice(0, RECENT_SHOWN),
+    recentInCount: recentIn.length,
+    recentOutCount: recentOut.length,
   };
 }
 
 export async function observeFirewall(target: Target, namespace: string): Promise<FirewallView> {
   const result = await target.run(namespace, ['nft', '-j', 'list', 'table', 'inet', FIREWALL_TABLE], { allowFailure: true, timeoutMs: 5_000 });
-  if (result.exitCode !== 0) return { loaded: false, refusedIn: 0, refusedOut: 0, recentIn: [], recentOut: [] };
+  if (result.exitCode !== 0) return { loaded: false, refusedIn: 0, refusedOut: 0, recentIn: [], recentOut: [], recentInCount: 0, recentOutCount: 0 };
   return parseFirewall(result.stdout);
 }

@@ -143,6 +143,7 @@ export function formatStatus(s: StackStatus): string {
 function describeFirewall(fw: FirewallView | null): string {
   if (!fw) return 'not known';
   if (!fw.loaded) return 'NOT LOADED: every port of the host is open';
-  const lately = [...fw.recentIn.map((r) => `from ${r.address} ${r.protocol} ${r.port}`), ...fw.recentOut.map((r) => `to ${r.address} ${r.protocol} ${r.port}`)];
-  return `loaded; refused ${fw.refusedIn} packets in, ${fw.refusedOut} out${lately.length ? ` (in the last hour: ${lately.slice(0, 5).join(', ')}${lately.length > 5 ? `, and ${lately.length - 5} more` : ''})` : ''}`;
+  const lately = [...fw.recentIn.map((r) => `from ${r.address} ${r.protocol} ${r.port}`), ...fw.recentOut.map((r) => `to ${r.address} ${r.protocol} ${r.port}`)].slice(0, 4);
+  const more = fw.recentInCount + fw.recentOutCount - lately.length;
+  return `loaded; refused ${fw.refusedIn} packets in, ${fw.refusedOut} out${lately.length ? ` (lately: ${lately.join(', ')}${more > 0 ? `, and ${more} more in the last hour` : ''})` : ''}`;
 }

@@ -155,6 +155,13 @@ describe("what status reads of a host's firewall", () => {
         { set: { family: 'inet', name: 'refused_out_recent', table: 'webstack' } },
       ],
     });
-    assert.deepEqual(parseFirewall(json), { loaded: true, refusedIn: 7, refusedOut: 1, recentIn: [{ address: '10.71.64.13', protocol: 'tcp', port: 3306 }], recentOut: [] });
+    assert.deepEqual(parseFirewall(json), { loaded: true, refusedIn: 7, refusedOut: 1, recentIn: [{ address: '10.71.64.13', protocol: 'tcp', port: 3306 }], recentOut: [], recentInCount: 1, recentOutCount: 0 });
+  });
+
+  it('shows the latest refusals of a scan, not thousands', () => {
+    const elem = Array.from({ length: 500 }, (_, i) => ({ elem: { val: { concat: ['10.71.64.13', 'tcp', 1000 + i] }, expires: 3000 + i } }));
+    const view = parseFirewall(JSON.stringify({ nftables: [{ set: { name: 'refused_in_recent', elem } }] }));
+    assert.equal(view.recentInCount, 500);
+    assert.deepEqual(view.recentIn.map((r) => r.port), Array.from({ length: 10 }, (_, i) => 1499 - i));
   });
 });

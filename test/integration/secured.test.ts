@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { parse, stringify } from 'yaml';
+import { blueprintFile } from '../../src/blueprints/index.ts';
+import type { AuditReport } from '../../src/lab/audit.ts';
+import { loadFrom } from '../../src/lab/load.ts';
+import { namespaceTarget } from '../../src/lab/target.ts';
+import { repoRoot } from '../helpers.ts';
+import { expectOk, home, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
+
+// The seeds' third stage, firewalled for real: every host's nftables ruleset comes from the
+// design's flows, and audit proves it with nmap from the client and from every tier. One stack
+// for the file; what a test changes it puts back in `finally`.
+
+const stack = 'it-sec';
+const www = 'http://www.foobar.com';
+const lbPublic = '203.0.113.74';
+const lbPrivate = '10.71.64.10';
+
+/** Whether a TCP connection from inside `host` to address:port is accepted within 1 s (a dropped SYN is never answered; on the lab's links an accepted one is answered at once). */
+function connects(host: string, address: string, port: number): boolean {
+  return inHost(stack, host, 'timeout', '1', 'bash', '-c', `echo > /dev/tcp/${address}/${port}`).code === 0;
+}
+
+function firewallOf(host: string): { loaded: boolean; refusedIn: number; refusedOut: number; recentIn: { address: string; port: number }[]; recentOut: { address: string; port: number }[] } {
+  const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
+  return status.hosts.find((h: { name: string }) => h.name === host).firewall;
+}
+
+function auditReport(): { code: number; report: AuditReport } {
+  const run = webstack('audit', '--stack', stack, '--json');
+  return { code: run.code, report: JSON.parse(run.stdout) as AuditReport };
+}
+
+describe('nftables accepts every ruleset webstack renders', { skip: SKIP_LAB }, () => {
+  test('every golden firewall of every blueprint passes nft -c', () => {
+    const files = readdirSync(join(repoRoot, 'test/golden'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('firewall.nft'));
+    assert.ok(files.length >= 20, `${files.length} rulesets`);
+    for (const file of files) execFileSync('nft', ['-c', '-f', join(repoRoot, 'test/golden', file)], { stdio: 'pipe' });
+  });
+});
+
+describe('secured: a firewall on every host, from the flows, proven by audit', { skip: SKIP_LAB }, () => {
+  before(() => {
+    removeStack(stack);
+    expectOk(webstack('up', 'secured', '--name', stack), 'up');
+  });
+  after(() => removeStack(stack));
+
+  test('audit finds every designed flow answering and nothing else, from the client and from every tier', (t) => {
+    const { code, report } = auditReport();
+    t.diagnostic(`${report.scans.length} scans, ${report.failures} failures, ${report.pending} pending`);
+    assert.equal(code, 0, JSON.stringify(report.scans.filter((s) => s.verdicts.some((v) => v.verdict === 'fail'))));
+    assert.equal(report.failures, 0);
+    assert.deepEqual([...new Set(report.scans.map((s) => s.from))], ['client', 'lb-01', 'server-01', 'server-02', 'mon-01']);
+    const verdict = (from: string, to: string, port: number) => report.scans.find((s) => s.from === from && s.to === to)?.verdicts.find((v) => v.port === port)?.verdict;
+    assert.equal(verdict('client', 'lb-01', 80), 'pass');
+    assert.equal(verdict('lb-01', 'server-01', 80), 'pass');
+    assert.equal(verdict('server-02', 'server-01', 3306), 'pass');
+    assert.equal(verdict('mon-01', 'lb-01', 8404), 'pass');
+    // Nothing answers the client but the entry's HTTP port.
+    assert.deepEqual(report.scans.filter((s) => s.from === 'client').flatMap((s) => s.verdicts.filter((v) => v.state === 'open').map((v) => v.port)), [80]);
+  });
+
+  test('a stray listener on a host fails audit, named with its port and program', async () => {
+    const stray = spawn('ip', ['netns', 'exec', `${stack}-server-01`, process.execPath, '-e', "require('net').createServer().listen(5555, '0.0.0.0')"], { stdio: 'ignore' });
+    try {
+      await sleep(700);
+      const { code, report } = auditReport();
+      assert.equal(code, 1);
+      const failed = report.listening.flatMap((l) => l.verdicts.filter((v) => v.verdict === 'fail').map((v) => `${l.host} ${v.port} ${v.why}`));
+      assert.deepEqual(failed, ['server-01 5555 node listens on 0.0.0.0:5555, which no daemon of the design declares']);
+      assert.equal(report.failures, 1, 'the firewall hides it from every scanner');
+    } finally {
+      stray.kill('SIGKILL');
+    }
+  });
+
+  test('the database, the stats page and the exporters are unreachable from the client, even routed at the private side', () => {
+    assert.ok(connects('client', lbPublic, 80), 'the entry answers');
+    for (const port of [3306, 8404, 9100]) assert.ok(!connects('client', lbPublic, port), `${port} on the entry`);
+    const before = firewallOf('lb-01').refusedIn;
+    // A neighbour on the public segment routes the LB's private address through its public interface.
+    expectOk(inHost(stack, 'client', 'ip', 'route', 'add', '10.71.64.0/24', 'via', lbPublic), 'route');
+    try {
+      assert.ok(!connects('client', lbPrivate, 8404), 'stats through the public interface');
+      assert.ok(!connects('client', '10.71.64.11', 3306), 'the database through the LB');
+    } finally {
+      inHost(stack, 'client', 'ip', 'route', 'del', '10.71.64.0/24');
+    }
+    assert.ok(firewallOf('lb-01').refusedIn > before, 'the refusals are counted');
+  });
+
+  test('egress is limited too: a web server cannot reach the stats page, a load balancer cannot reach a database', () => {
+    assert.ok(connects('server-01', '10.71.64.12', 3306), 'the app reads from the replica');
+    assert.ok(connects('lb-01', '10.71.64.11', 80), 'the LB reaches nginx');
+    assert.ok(!connects('server-01', lbPrivate, 8404), 'web → stats');
+    assert.ok(!connects('lb-01', '10.71.64.11', 3306), 'lb → database');
+    assert.ok(!connects('server-01', '10.71.64.13', 22), 'web → monitoring');
+    const firewall = firewallOf('lb-01');
+    assert.equal(firewall.loaded, true);
+    assert.ok(firewall.recentOut.some((r) => r.address === '10.71.64.11' && r.port === 3306), JSON.stringify(firewall.recentOut));
+    assert.match(expectOk(webstack('status', '--stack', stack), 'status').stdout, /firewalls:\n {2}lb-01: loaded; refused \d+ packets in, \d+ out/);
+  });
+
+  test('a changed design swaps the rulesets in one transaction under load, failing no request', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'webstack-firewall-'));
+    const blueprint = parse(readFileSync(blueprintFile('secured'), 'utf8'));
+    try {
+      const load = loadFrom(home, stack, { from: 'client', urls: [`${www}/`, `${www}/api/posts`], requests: 1500, rate: 150, connections: 20, timeoutS: 10 }, namespaceTarget);
+      await sleep(1000);
+      const changed = join(dir, 'no-uptime.yaml');
+      writeFileSync(changed, stringify({ ...blueprint, policies: { ...blueprint.policies, monitoring: { uptimeCheck: false } } }));
+      const swapped = expectOk(webstack('up', changed, '--name', stack), 'up without the uptime check').stdout;
+      assert.match(swapped, /~ lb-01\/firewall replaced\n {2}~ mon-01\/firewall replaced/);
+      assert.doesNotMatch(swapped, /server-01\/firewall/);
+      expectOk(webstack('up', 'secured', '--name', stack), 'up as designed');
+      const result = await load;
+      t.diagnostic(`${result.requests} requests, ${result.failed} failed, p99 ${result.latencyMs.p99} ms`);
+      assert.equal(result.failed, 0, JSON.stringify(result));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      webstack('up', 'secured', '--name', stack);
+    }
+  });
+
+  test('cutting a firewalled host and healing it brings its traffic back', () => {
+    try {
+      expectOk(webstack('fail', 'lb-01', '--how', 'cut', '--stack', stack), 'fail');
+      assert.ok(!connects('client', lbPublic, 80));
+      expectOk(webstack('heal', 'lb-01', '--stack', stack), 'heal');
+      assert.equal(expectOk(inHost(stack, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', `${www}/`), 'GET /').stdout, '200');
+    } finally {
+      webstack('heal', 'lb-01', '--stack', stack);
+    }
+  });
+});
