@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { COMPILED, REPO_ROOT } from '../entry.ts';
+import { labRootsFile } from '../daemons/pebble.ts';
 import { daemonPaths, stackPaths, webstackHome } from '../plan/paths.ts';
 import { labError } from '../lab/errors.ts';
 import { FAULT_KINDS, hostRecord, listStacks, pickStack, readState, readStatus, supervisorAlive, type FaultKind } from '../lab/state.ts';
@@ -62,10 +63,16 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
       const www = design.records.find((r) => r.name === design.entry) ?? design.records[0];
       const client = plan.topology.hosts.find((h) => h.kind === 'client')!;
       say(`${name} is up in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+      const acme = plan.topology.hosts.find((h) => h.kind === 'acme');
       if (www) {
         const address = www.addresses[0]!;
-        say(`  from the client host:   npx webstack exec ${client.name} --stack ${name} -- curl http://${www.fqdn}/`);
-        say(`  from this machine:      curl --resolve ${www.fqdn}:80:${address} http://${www.fqdn}/   (or open http://${address}/)`);
+        const [scheme, port] = acme ? ['https', 443] : ['http', 80];
+        say(`  from the client host:   npx webstack exec ${client.name} --stack ${name} -- curl ${scheme}://${www.fqdn}/`);
+        if (acme) {
+          const roots = labRootsFile({ paths: daemonPaths(stackPaths(home(), name), acme.name, 'pebble') });
+          say(`  from this machine:      curl --cacert ${roots} --resolve ${www.fqdn}:${port}:${address} ${scheme}://${www.fqdn}/`);
+          say(`  in a browser:           trust ${roots} (the lab's ACME root), and map ${www.fqdn} to ${address}`);
+        } else say(`  from this machine:      curl --resolve ${www.fqdn}:${port}:${address} ${scheme}://${www.fqdn}/   (or open ${scheme}://${address}/)`);
         say(`  the name, as a client:  npx webstack exec ${client.name} --stack ${name} -- dig ${www.fqdn}`);
       }
       say(`  then: npx webstack status --stack ${name}   |   npx webstack down ${name}`);
@@ -107,6 +114,20 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
       const report = await audit(pickStack(home(), opts.stack), home(), await lab.target(), opts.json ? undefined : (line) => io.stderr(`  ${line}\n`));
       io.stdout(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatAudit(report));
       if (report.failures > 0) setExit(EXIT.findings);
+    });
+
+  cli
+    .command('certs')
+    .description("the certificate each load balancer serves (names, issuer, expiry, serial); --renew renews them from the lab's ACME CA and reloads HAProxy without a refused connection")
+    .option('--stack <name>', 'which stack (may be left out while one stack is up)')
+    .option('--renew', 'renew every certificate now, whatever its expiry')
+    .option('--json', 'print JSON')
+    .action(async (opts: { stack?: string; renew?: boolean; json?: boolean }) => {
+      const { certificates, formatCertificates, renew } = await import('../lab/certs.ts');
+      const stack = pickStack(home(), opts.stack);
+      if (opts.renew) await lab.checkMachine();
+      const certs = opts.renew ? await renew(stack, home(), await lab.target(), opts.json ? () => undefined : say) : await certificates(stack, home(), await lab.target());
+      io.stdout(opts.json ? JSON.stringify(certs, null, 2) + '\n' : formatCertificates(certs));
     });
 
   cli

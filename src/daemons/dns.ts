@@ -2,7 +2,11 @@ import { join } from 'node:path';
 import type { ResolvedStack } from '../design/types.ts';
 import { PORTS } from '../design/ports.ts';
 import type { LabHost, Topology } from '../plan/topology.ts';
-import { header, listener, staged, type RunnableDaemon } from './types.ts';
+import { needsAcme } from '../plan/topology.ts';
+import { header, listener, staged, type DaemonContext, type RunnableDaemon } from './types.ts';
+
+/** The TSIG key name the ACME clients sign their zone updates with. */
+export const ACME_UPDATE_KEY = 'acme-update';
 
 // DNS: Knot, authoritative for the stack's domain. It runs on the design's dns hosts or, when the
 // design leaves DNS to a provider ('managed'), on a host the lab adds to stand for that provider.
@@ -19,6 +23,7 @@ export const dns: RunnableDaemon = {
     const configFile = join(paths.config, 'knot.conf');
     const zoneFile = join(paths.config, `${context.design.domain}.zone`);
     const listen = Object.values(host.addresses);
+    const acme = needsAcme(context.design) ? acmeUpdates(context) : { sections: '', acl: '' };
     const config = `${header('#', context, 'dns')}
 server:
     rundir: "${paths.run}"
@@ -31,14 +36,15 @@ database:
 log:
   - target: stderr
     any: info
-
+${acme.sections}
 zone:
   - domain: ${context.design.domain}
     file: "${zoneFile}"
+    # Dynamic updates (the ACME challenges) live in memory only: the zone file stays the design's.
     journal-content: none
     zonefile-sync: -1
     semantic-checks: on
-`;
+${acme.acl}`;
     return {
       daemon: 'dns',
       host: host.name,
@@ -63,6 +69,25 @@ zone:
     };
   },
 };
+
+/** The TSIG key and the rule that let the load balancers' ACME client add its challenge records (DNS-01). */
+function acmeUpdates(context: DaemonContext): { sections: string; acl: string } {
+  const lbs = context.topology.hosts.filter((h) => h.roles.includes('lb')).flatMap((h) => Object.values(h.addresses));
+  const sections = `
+key:
+  - id: ${ACME_UPDATE_KEY}
+    algorithm: hmac-sha256
+    secret: ${context.secrets.dnsUpdateKey}
+
+acl:
+  - id: acme-challenges
+    address: [ ${lbs.join(', ')} ]
+    key: ${ACME_UPDATE_KEY}
+    action: update
+    update-type: [ TXT ]
+`;
+  return { sections, acl: '    acl: acme-challenges\n' };
+}
 
 /** The zone: SOA, one NS (and its A record) per DNS server, then the design's A records. */
 export function renderZone(design: ResolvedStack, topology: Topology): string {

@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import { LOOPBACK, targetsOf } from './listeners.ts';
+import type { LabHost } from '../plan/topology.ts';
+import { ACME_UPDATE_KEY } from './dns.ts';
+import { acmeDirectory, acmeServerCertificate, authoritativeServer } from './pebble.ts';
 import { header, listener, staged, type DaemonContext, type Observation, type RunnableDaemon } from './types.ts';
 
 // HAProxy on each load-balancer host: the design's balancing algorithm over its backends (nginx on
@@ -25,14 +28,15 @@ const CONNECT_TIMEOUT_MS = 250;
 export const haproxy: RunnableDaemon = {
   name: 'haproxy',
   title: 'HAProxy, the load balancer',
-  programs: { haproxy: 'haproxy', curl: 'curl' },
+  programs: { haproxy: 'haproxy', curl: 'curl', lego: 'lego', openssl: 'openssl' },
   listens: (role, _roles, { tls }) =>
     role === 'lb'
       ? [listener('haproxy', role, PORTS.http, 'entry'), ...(tls ? [listener('haproxy', role, PORTS.https, 'entry')] : []), listener('haproxy', role, PORTS.haproxyStats, 'admin')]
       : [],
   runsOn: (host) => host.roles.includes('lb'),
   // Its servers: nginx on the web hosts, or the app servers when the design has no web tier.
-  after: ['nginx', 'app'],
+  // ...and, with TLS, the lab's CA and the DNS server its certificate's challenge is answered from.
+  after: ['nginx', 'app', 'pebble', 'dns'],
   render(context) {
     const { paths, host, design } = context;
     const backends = targetsOf(design, host.name, 'proxy');
@@ -46,9 +50,15 @@ export const haproxy: RunnableDaemon = {
     const checkTimeout = Math.max(100, Math.round(checks.intervalMs * 0.4));
     const fastInterval = Math.max(50, Math.round(checks.intervalMs / 10));
     const hostHeader = design.records.find((r) => r.name === design.entry)?.fqdn ?? design.domain;
+    const acme = context.topology.hosts.find((h) => h.kind === 'acme');
+    const tls = acme ? certificate(context, acme) : null;
     const config = `${header('#', context, 'haproxy')}
 global
-    log stdout format raw local0 info
+    log stdout format raw local0 info${tls ? `
+    # Mozilla's intermediate profile: TLS 1.2 and 1.3 only, forward secrecy (ECDHE) and AEAD ciphers.
+    ssl-default-bind-ciphers ${TLS12_CIPHERS}
+    ssl-default-bind-ciphersuites ${TLS13_CIPHERSUITES}
+    ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets` : ''}
     user ${SYSTEM_USER}
     group ${SYSTEM_USER}
     maxconn 4096
@@ -76,7 +86,15 @@ defaults
     retry-on conn-failure empty-response response-timeout
 
 frontend www
-${front.map((a) => `    bind ${a}:${PORTS.http}`).join('\n')}
+${front.map((a) => `    bind ${a}:${PORTS.http}`).join('\n')}${
+  tls
+    ? `
+${front.map((a) => `    bind ${a}:${PORTS.https} ssl crt "\${${SITE_PEM_VARIABLE}}" alpn h2,http/1.1`).join('\n')}
+    # Port 80 only sends people to HTTPS; HTTPS tells browsers to come back that way for a year.
+    http-request redirect scheme https code 301 unless { ssl_fc }
+    http-response set-header Strict-Transport-Security "max-age=${HSTS_MAX_AGE_S}" if { ssl_fc }`
+    : ''
+}
     # Only idempotent requests are sent twice; a POST is retried only when it never reached a server.
     http-request disable-l7-retry if !METH_GET
     default_backend servers
@@ -106,12 +124,13 @@ ${stats.map((a) => `    bind ${a}:${PORTS.haproxyStats}`).join('\n')}
       daemon: 'haproxy',
       host: host.name,
       namespace: host.namespace,
-      after: haproxy.after,
+      after: tls ? haproxy.after : haproxy.after.filter((d) => d !== 'pebble' && d !== 'dns'),
       command: ['haproxy', '-W', '-db', '-f', configFile],
-      files: [{ path: configFile, content: config, mode: 0o644 }],
+      ...(tls ? { env: { [SITE_PEM_VARIABLE]: tls.pem }, init: { command: ['bash', tls.script, 'run'], creates: tls.pem } } : {}),
+      files: [{ path: configFile, content: config, mode: 0o644 }, ...(tls ? [{ path: tls.script, content: tls.content, mode: 0o700 }] : [])],
       dirs: [{ path: paths.run }],
       copies: [],
-      validate: [['haproxy', '-c', '-f', staged(configFile)]],
+      validate: [tls ? ['bash', '-c', VALIDATE_WITH_PLACEHOLDER, 'haproxy-check', staged(configFile), tls.pem, paths.run] : ['haproxy', '-c', '-f', staged(configFile)]],
       reload: { signal: 'SIGUSR2' },
       readiness: { kind: 'http', url: statsUrl(stats[0]!) },
       readinessTimeoutMs: 10_000,
@@ -126,6 +145,59 @@ ${stats.map((a) => `    bind ${a}:${PORTS.haproxyStats}`).join('\n')}
     return { details: { servers }, summary: `balancing: ${servers.map((b) => `${b.server} ${b.status}${b.check ? ` (${b.check})` : ''}`).join(', ')}` } satisfies Observation;
   },
 };
+
+/** The certificate HAProxy serves is named in its config by this variable, set in its environment. */
+const SITE_PEM_VARIABLE = 'WEBSTACK_SITE_PEM';
+const HSTS_MAX_AGE_S = 365 * 24 * 3600;
+/** Mozilla's intermediate configuration (version 5.7), without the DHE suites: ECDHE only. */
+const TLS12_CIPHERS = 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305';
+const TLS13_CIPHERSUITES = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
+
+/**
+ * Before the first certificate exists, HAProxy's own check runs with a throwaway self-signed one
+ * in its place; HAProxy never serves it, since the ACME client runs before HAProxy starts.
+ */
+const VALIDATE_WITH_PLACEHOLDER = `config=$1 pem=$2 run=$3
+if [ -e "$pem" ]; then export ${SITE_PEM_VARIABLE}="$pem"; exec haproxy -c -f "$config"; fi
+scratch=$(mktemp -d "$run/check.XXXXXX"); trap 'rm -rf "$scratch"' EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=placeholder -keyout "$scratch/key" -out "$scratch/cert" 2>/dev/null
+cat "$scratch/cert" "$scratch/key" > "$scratch/site.pem"
+${SITE_PEM_VARIABLE}="$scratch/site.pem" haproxy -c -f "$config"`;
+
+/**
+ * The load balancer's certificate, from the lab's ACME CA by DNS-01: lego adds the challenge's TXT
+ * record to the stack's authoritative server (RFC 2136, signed with the stack's TSIG key), the CA
+ * looks it up there, and the certificate and its key become the one PEM file HAProxy serves.
+ * Every load balancer gets its own, so each of several behind one name holds a valid one.
+ */
+function certificate(context: DaemonContext, acme: LabHost): { pem: string; script: string; content: string; names: string[] } {
+  const { paths, host, design, topology, secrets } = context;
+  const names = design.records.filter((r) => r.hosts.includes(host.name)).map((r) => r.fqdn);
+  if (names.length === 0) names.push(design.records[0]?.fqdn ?? design.domain);
+  const dns = `${authoritativeServer(topology)}:${PORTS.dns}`;
+  const legoDir = join(paths.run, 'acme');
+  const pem = join(paths.run, 'site.pem');
+  const script = join(paths.config, 'acme.sh');
+  const content = `#!/bin/bash
+${header('#', context, 'haproxy')}# Obtains (run) or renews (renew) this load balancer's certificate from the lab's ACME CA.
+set -euo pipefail
+export LEGO_CA_CERTIFICATES=${acmeServerCertificate(context.pathsOf(acme.name, 'pebble'))}
+export RFC2136_NAMESERVER=${dns}
+export RFC2136_TSIG_ALGORITHM=hmac-sha256.
+export RFC2136_TSIG_KEY=${ACME_UPDATE_KEY}
+export RFC2136_TSIG_SECRET=${secrets.dnsUpdateKey}
+export RFC2136_TTL=10 RFC2136_PROPAGATION_TIMEOUT=30 RFC2136_POLLING_INTERVAL=1
+command=\${1:-run}
+extra=()
+# A renewal asked for by hand renews whatever the expiry, and now (lego waits at random otherwise, as cron jobs should).
+if [ "$command" = renew ]; then extra=(--days 100000 --no-random-sleep); fi
+lego --accept-tos --email hostmaster@${design.domain} --server ${acmeDirectory(acme)} --key-type ec256 --path ${legoDir} \\
+  --dns rfc2136 --dns.resolvers ${dns} --dns.disable-cp ${names.map((n) => `--domains ${n}`).join(' ')} "$command" "\${extra[@]}"
+cat ${join(legoDir, 'certificates', `${names[0]}.crt`)} ${join(legoDir, 'certificates', `${names[0]}.key`)} > ${pem}.next
+mv ${pem}.next ${pem}
+`;
+  return { pem, script, content, names };
+}
 
 function statsUrl(address: string): string {
   return `http://${address}:${PORTS.haproxyStats}/stats`;

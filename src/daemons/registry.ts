@@ -5,6 +5,7 @@ import { dns } from './dns.ts';
 import { haproxy } from './haproxy.ts';
 import { mariadb } from './mariadb.ts';
 import { nginx } from './nginx.ts';
+import { pebble } from './pebble.ts';
 import { alertmanager, mysqldExporter, nginxExporter, nodeExporter, prometheus, redis, redisExporter } from './planned.ts';
 import type { Daemon, RunnableDaemon } from './types.ts';
 
@@ -12,7 +13,7 @@ import type { Daemon, RunnableDaemon } from './types.ts';
 // install script's package list, the port table, the plan, `status`) reads it from here.
 // The order is the order of a host's listeners and of its daemons in the plan.
 
-const daemons: Daemon[] = [nodeExporter, dns, mariadb, mysqldExporter, app, nginx, nginxExporter, haproxy, redis, redisExporter, prometheus, alertmanager];
+const daemons: Daemon[] = [nodeExporter, dns, pebble, mariadb, mysqldExporter, app, nginx, nginxExporter, haproxy, redis, redisExporter, prometheus, alertmanager];
 
 export function allDaemons(): readonly Daemon[] {
   return daemons;
@@ -40,7 +41,7 @@ export function hostListeners(roles: readonly Role[], options: ListenerOptions):
 
 /** Program → Debian package, for every program a daemon the lab runs needs, and the lab's own tools. */
 export function requiredPrograms(): Readonly<Record<string, string>> {
-  const lab = { ip: 'iproute2', bash: 'bash', curl: 'curl', dig: 'bind9-dnsutils', nft: 'nftables', nmap: 'nmap' };
+  const lab = { ip: 'iproute2', bash: 'bash', curl: 'curl', dig: 'bind9-dnsutils', nft: 'nftables', nmap: 'nmap', testssl: 'testssl.sh' };
   return Object.assign({}, lab, ...runnableDaemons().map((d) => d.programs));
 }
 

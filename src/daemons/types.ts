@@ -75,6 +75,8 @@ export interface Secrets {
   readonly appSecret: string;
   /** The replicas' MariaDB password on their primary. */
   readonly replicationPassword: string;
+  /** The TSIG secret (base64) with which the load balancers' ACME client updates the zone (DNS-01). */
+  readonly dnsUpdateKey: string;
 }
 
 export interface DaemonContext {
@@ -82,6 +84,8 @@ export interface DaemonContext {
   readonly topology: Topology;
   readonly host: LabHost;
   readonly paths: DaemonPaths;
+  /** Another daemon's paths: a load balancer's ACME client trusts the lab CA's certificate. */
+  readonly pathsOf: (host: string, daemon: string) => DaemonPaths;
   readonly secrets: Secrets;
   readonly install: Install;
   /** The design file's directory: a design's own app command runs there. */

@@ -1,5 +1,9 @@
 import { judge, judgeListening, parseGrepable, parseListening, scansOf, SCANNED, type PortVerdict, type Scan } from '../audit/ports.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { judgeTestssl, testsslCommand, type TestsslFinding, type TlsCheck } from '../audit/tls.ts';
 import { hostListeners } from '../daemons/registry.ts';
+import { stackPaths } from '../plan/paths.ts';
 import { CLIENT } from '../design/vocabulary.ts';
 import { labError } from './errors.ts';
 import { readRunningDesign, readState, supervisorAlive } from './state.ts';
@@ -23,6 +27,8 @@ export interface AuditReport {
   readonly scanned: string;
   readonly scans: readonly ScanResult[];
   readonly listening: readonly ListeningResult[];
+  /** testssl.sh from the client against the public entry, when the stack has TLS. */
+  readonly tls: { readonly url: string; readonly checks: readonly TlsCheck[] } | null;
   readonly failures: number;
   readonly pending: number;
 }
@@ -80,8 +86,24 @@ export async function audit(stack: string, home: string, target: Target, progres
 
   const order = (s: Scan) => [s.from === CLIENT ? -1 : design.hosts.findIndex((h) => h.name === s.from), design.hosts.findIndex((h) => h.name === s.to)];
   results.sort((a, b) => order(a)[0]! - order(b)[0]! || order(a)[1]! - order(b)[1]! || a.address.localeCompare(b.address));
+  const tls = running.tls ? { url: running.tls.url, checks: await testssl(running.tls, namespaceOf(CLIENT)!, stackPaths(home, stack).run, target) } : null;
+  if (tls) progress(`tested TLS at ${tls.url} from the client (testssl.sh)`);
   const count = (verdict: PortVerdict['verdict']) => [...results, ...listening].reduce((n, r) => n + r.verdicts.filter((v) => v.verdict === verdict).length, 0);
-  return { stack, scanned: `TCP 1-65535 and UDP ${SCANNED.udp.join(', ')}`, scans: results, listening, failures: count('fail'), pending: count('pending') };
+  const tlsFailures = tls?.checks.filter((c) => c.verdict === 'fail').length ?? 0;
+  return { stack, scanned: `TCP 1-65535 and UDP ${SCANNED.udp.join(', ')}`, scans: results, listening, tls, failures: count('fail') + tlsFailures, pending: count('pending') };
+}
+
+async function testssl(tls: { url: string; roots: string }, client: string, run: string, target: Target): Promise<TlsCheck[]> {
+  const jsonFile = join(run, 'audit-testssl.json');
+  target.remove(jsonFile);
+  const argv = testsslCommand(tls.url, tls.roots, jsonFile);
+  try {
+    const outcome = await target.run(client, argv, { allowFailure: true, timeoutMs: 300_000 });
+    if (!existsSync(jsonFile)) throw labError('command-failed', `testssl.sh failed inside the client (\`${argv.join(' ')}\`, status ${outcome.exitCode}): ${(outcome.stderr || outcome.stdout).trim().split('\n').slice(-5).join(' ')}`);
+    return judgeTestssl(JSON.parse(readFileSync(jsonFile, 'utf8')) as TestsslFinding[]);
+  } finally {
+    target.remove(jsonFile);
+  }
 }
 
 const MARK = { pass: '✓', fail: '✗', pending: '…' } as const;
@@ -106,6 +128,10 @@ export function formatAudit(report: AuditReport): string {
     if (l.verdicts.length === 0) lines.push(`  ✓ ${l.host}: nothing`);
     else lines.push(`  ${l.host}:`, ...l.verdicts.map((v) => `    ${MARK[v.verdict]} ${v.port}/${v.protocol}: ${v.why}`));
   }
-  lines.push('', report.failures === 0 ? `audit passed: every designed flow answers and nothing else does${report.pending ? ` (${report.pending} not served by the lab yet)` : ''}` : `audit FAILED: ${report.failures} port${report.failures === 1 ? ' differs' : 's differ'} from the design${report.pending ? `; ${report.pending} not served by the lab yet` : ''}`);
+  if (report.tls) {
+    lines.push('', `TLS at ${report.tls.url}, from the client (testssl.sh):`);
+    for (const c of report.tls.checks) lines.push(`  ${c.verdict === 'pass' ? '✓' : c.verdict === 'fail' ? '✗' : '·'} ${c.what}: ${c.why}`);
+  }
+  lines.push('', report.failures === 0 ? `audit passed: every designed flow answers and nothing else does${report.tls ? ', and TLS is as it should be' : ''}${report.pending ? ` (${report.pending} not served by the lab yet)` : ''}` : `audit FAILED: ${report.failures} difference${report.failures === 1 ? '' : 's'} from the design${report.pending ? `; ${report.pending} not served by the lab yet` : ''}`);
   return `${lines.join('\n')}\n`;
 }

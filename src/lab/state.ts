@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { dirname, join } from 'node:path';
 import type { ResolvedStack } from '../design/types.ts';
 import type { LabPlan } from '../plan/plan.ts';
-import { stackPaths } from '../plan/paths.ts';
+import { netnsEtc, stackPaths } from '../plan/paths.ts';
 import { labError } from './errors.ts';
 import { processStartTime } from './process.ts';
 import type { SupervisorStatus } from './supervisor-types.ts';
@@ -14,6 +14,8 @@ import type { SupervisorStatus } from './supervisor-types.ts';
 export interface RunningDesign {
   readonly design: ResolvedStack;
   readonly unserved: LabPlan['unserved'];
+  /** The public entry over HTTPS, and the lab's roots it verifies against, when the stack has TLS. */
+  readonly tls: { readonly url: string; readonly roots: string } | null;
 }
 
 export function readRunningDesign(home: string, stack: string): RunningDesign | null {
@@ -50,7 +52,8 @@ export function stateFromPlan(plan: LabPlan, design: string, networks: readonly 
     namespaces: topology.hosts.map((h) => h.namespace),
     links: [...topology.bridges.map((b) => b.name), ...topology.hosts.flatMap((h) => h.interfaces.map((i) => i.peer))],
     linkAlias: topology.linkAlias,
-    etcDirs: plan.resolvConfs.map((f) => dirname(f.path)),
+    // Every host's own /etc (resolv.conf, the client's trusted roots): each is named after its namespace.
+    etcDirs: topology.hosts.map((h) => netnsEtc(h.namespace)),
     hosts: topology.hosts.map((h) => ({
       name: h.name,
       namespace: h.namespace,

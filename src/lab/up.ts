@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { staged, type DaemonSpec, type Install, type Secrets } from '../daemons/types.ts';
 import type { ResolvedStack } from '../design/types.ts';
 import { programCommand, REPO_ROOT } from '../entry.ts';
-import { stackPaths } from '../plan/paths.ts';
+import { labRootsFile } from '../daemons/pebble.ts';
+import { daemonPaths, stackPaths } from '../plan/paths.ts';
 import { planLab, type LabPlan } from '../plan/plan.ts';
 import { describeProbe } from '../plan/probe.ts';
 import { down } from './down.ts';
@@ -114,7 +115,7 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
     await validateConfigs(target, made.daemons);
     const specFile = join(made.paths.config, 'daemons.json');
     writeJsonAtomic(specFile, { generation: 1, specs: made.daemons } satisfies SpecFile, 0o600);
-    writeJsonAtomic(made.paths.design, { design, unserved: made.unserved } satisfies RunningDesign, 0o644);
+    writeJsonAtomic(made.paths.design, runningDesign(design, made), 0o644);
     const owner = `${process.pid}:${processStartTime(process.pid)}`;
     const command = options.supervisorCommand ?? programCommand(process.execPath, REPO_ROOT, 'lab/supervisor-main');
     state = { ...state!, supervisor: target.startSupervisor([...command, specFile, made.paths.daemons, made.paths.faults, owner], made.paths.supervisorLog, options.install.repoRoot) };
@@ -195,7 +196,7 @@ async function applyChange(design: ResolvedStack, plan: LabPlan, state: StackSta
   materialise(target, changes.map((c) => c.spec), plan.resolvConfs);
   const generation = current.generation + 1;
   writeJsonAtomic(specFile, { generation, specs: plan.daemons } satisfies SpecFile, 0o600);
-  writeJsonAtomic(plan.paths.design, { design, unserved: plan.unserved } satisfies RunningDesign, 0o644);
+  writeJsonAtomic(plan.paths.design, runningDesign(design, plan), 0o644);
   writeState(home, { ...fresh, createdAt: state.createdAt, supervisor: state.supervisor });
   if (changes.length === 0 && removed.length === 0) {
     say(`${plan.stack}: no daemon's config changed; recorded the new design.`);
@@ -262,13 +263,22 @@ async function checkEntry(design: ResolvedStack, plan: LabPlan, target: Target, 
   if (resolved.exitCode !== 0 || addresses.length === 0) {
     throw labError('entry-unreachable', `${plan.stack} is up, but ${record.fqdn} does not resolve from the client host${why}.`, `npx webstack exec client --stack ${plan.stack} -- dig ${record.fqdn}`);
   }
-  const url = `http://${record.fqdn}/`;
+  // With TLS, the client trusts the lab's ACME root, so HTTPS must verify; port 80 only redirects.
+  const tls = plan.topology.hosts.some((h) => h.kind === 'acme');
+  const url = `${tls ? 'https' : 'http'}://${record.fqdn}/`;
   const answer = await target.run(client.namespace, ['curl', '--silent', '--show-error', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', '5', url], { allowFailure: true, timeoutMs: 10_000 });
   if (answer.exitCode !== 0 || answer.stdout.trim() !== '200') {
     const said = answer.exitCode !== 0 ? answer.stderr.trim() || `curl exited with status ${answer.exitCode}` : `it answered ${answer.stdout.trim()}`;
     throw labError('entry-unreachable', `${plan.stack} is up, but GET ${url} from the client host fails: ${said}${why}.`, `npx webstack status --stack ${plan.stack}`);
   }
-  say(`  ✓ from the client: ${record.fqdn} is ${addresses.join(', ')}, and GET ${url} answers 200`);
+  say(`  ✓ from the client: ${record.fqdn} is ${addresses.join(', ')}, and GET ${url} answers 200${tls ? ' with a certificate the client trusts' : ''}`);
+}
+
+function runningDesign(design: ResolvedStack, plan: LabPlan): RunningDesign {
+  const acme = plan.topology.hosts.find((h) => h.kind === 'acme');
+  const entry = design.records.find((r) => r.name === design.entry) ?? design.records[0];
+  const tls = acme && entry ? { url: `https://${entry.fqdn}/`, roots: labRootsFile({ paths: daemonPaths(plan.paths, acme.name, 'pebble') }) } : null;
+  return { design, unserved: plan.unserved, tls };
 }
 
 function indent(text: string): string {

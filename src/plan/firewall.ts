@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Flow, ResolvedStack } from '../design/types.ts';
 import { CLIENT } from '../design/vocabulary.ts';
+import { ACME_PORT } from '../daemons/pebble.ts';
 import type { RenderedFile } from '../daemons/types.ts';
 import type { StackPaths } from './paths.ts';
 import type { LabHost, Topology } from './topology.ts';
@@ -104,6 +105,13 @@ export function renderFirewall(design: ResolvedStack, wiring: Topology, host: La
   if (host.resolver && design.dns.mode === 'managed') {
     const network = host.interfaces.find((i) => wiring.hosts.some((h) => h.kind === 'managed-dns' && h.addresses[i.network] === host.resolver));
     if (network) for (const protocol of ['udp', 'tcp'] as const) outbound.push({ iface: network.name, protocol, port: 53, peers: [host.resolver], why: [{ purpose: 'dns', from: 'lookups', to: 'managed dns' }] });
+  }
+
+  // A load balancer asks the lab's ACME CA for its certificate, as it would ask one on the internet.
+  const acme = wiring.hosts.find((h) => h.kind === 'acme');
+  if (acme && host.roles.includes('lb')) {
+    const iface = host.interfaces.find((i) => acme.addresses[i.network]);
+    if (iface) outbound.push({ iface: iface.name, protocol: 'tcp', port: ACME_PORT, peers: [acme.addresses[iface.network]!], why: [{ purpose: 'acme', from: 'lb', to: 'certificate authority' }] });
   }
 
   const refused = (direction: 'input' | 'output') => {

@@ -61,7 +61,7 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   const daemons = wiring.hosts.flatMap((host) =>
     runnableDaemons()
       .filter((d) => d.runsOn(host, design))
-      .map((d) => d.render({ design, topology: wiring, host, paths: daemonPaths(paths, host.name, d.name), secrets: options.secrets, install: options.install, designDir: options.designDir ?? options.install.repoRoot })),
+      .map((d) => d.render({ design, topology: wiring, host, paths: daemonPaths(paths, host.name, d.name), pathsOf: (other, daemon) => daemonPaths(paths, other, daemon), secrets: options.secrets, install: options.install, designDir: options.designDir ?? options.install.repoRoot })),
   );
   const resolvConfs = wiring.hosts
     .filter((h) => h.resolver)

@@ -21,8 +21,12 @@ export interface LabHost {
   readonly name: string;
   readonly namespace: string;
   readonly roles: readonly Role[];
-  /** 'design' for the design's hosts; the lab adds the client and, for managed DNS, the DNS server. */
-  readonly kind: 'design' | 'client' | 'managed-dns';
+  /**
+   * 'design' for the design's hosts. The lab adds the client, the DNS server for managed DNS, and,
+   * for a design with TLS at its load balancers, the ACME certificate authority: all three stand
+   * for the internet.
+   */
+  readonly kind: 'design' | 'client' | 'managed-dns' | 'acme';
   readonly addresses: Readonly<Record<string, string>>;
   readonly interfaces: readonly LabInterface[];
   /** The resolver the host's /etc/resolv.conf names, when a DNS server shares a network with it. */
@@ -45,10 +49,11 @@ export interface Topology {
   readonly linkAlias: string;
 }
 
-/** The name the managed DNS server gets, unless a design host already has it. */
+/** The names the lab's own hosts get: the first one no design host has. */
 const MANAGED_DNS_NAMES = ['dns', 'dns-managed', 'dns-lab'];
-/** Where the managed DNS server sits on the entry network, after the machine (.1) and the client (.2). */
-const MANAGED_DNS_OFFSET = 3;
+const ACME_NAMES = ['acme', 'acme-ca', 'acme-lab'];
+/** Where the lab's own hosts sit on the entry network, after the machine (.1) and the client (.2). */
+const LAB_HOSTS_OFFSET = 3;
 
 export function namespaceOf(stack: string, host: string): string {
   return `${stack}-${host}`;
@@ -79,7 +84,8 @@ export function topology(design: ResolvedStack, stack: string = design.stack): T
     kind: 'design',
     addresses: { ...h.addresses },
   }));
-  if (design.dns.mode === 'managed') entries.push(managedDns(design));
+  if (design.dns.mode === 'managed') entries.push(labHost(design, MANAGED_DNS_NAMES, ['dns'], 'managed-dns', entries));
+  if (needsAcme(design)) entries.push(labHost(design, ACME_NAMES, [], 'acme', entries));
   entries.push({ name: design.client.name, roles: [], kind: 'client', addresses: { ...design.client.addresses } });
 
   const dnsServers = entries.filter((e) => e.roles.includes('dns'));
@@ -100,19 +106,24 @@ export function topology(design: ResolvedStack, stack: string = design.stack): T
   return { stack, hosts, bridges, linkAlias: linkAliasOf(stack) };
 }
 
-function managedDns(design: ResolvedStack): { name: string; roles: readonly Role[]; kind: 'managed-dns'; addresses: Record<string, string> } {
-  const taken = new Set(design.hosts.map((h) => h.name));
-  const name = MANAGED_DNS_NAMES.find((n) => !taken.has(n))!;
-  // The DNS provider answers from the internet side: the first public network, at the first free address.
+/** Whether the lab runs an ACME CA for the design: TLS is terminated at its load balancers. */
+export function needsAcme(design: ResolvedStack): boolean {
+  return design.policies.tls && design.hosts.some((h) => h.roles.includes('lb'));
+}
+
+/** A host the lab adds on the internet side: the first public network, at the first free address. */
+function labHost(design: ResolvedStack, names: readonly string[], roles: readonly Role[], kind: 'managed-dns' | 'acme', added: readonly { name: string; addresses: Record<string, string> }[]) {
+  const taken = new Set(added.map((h) => h.name));
+  const name = names.find((n) => !taken.has(n))!;
   const network = design.networks.find((n) => n.exposure === 'public')!;
   const used = new Set([
-    ...design.hosts.map((h) => h.addresses[network.name]),
+    ...added.map((h) => h.addresses[network.name]),
     ...design.virtualIps.map((v) => v.address),
     design.client.addresses[network.name],
     network.gateway,
   ]);
   const cidr = parseCidr(network.cidr);
-  let offset = MANAGED_DNS_OFFSET;
+  let offset = LAB_HOSTS_OFFSET;
   while (used.has(nth(cidr, offset))) offset++;
-  return { name, roles: ['dns'], kind: 'managed-dns', addresses: { [network.name]: nth(cidr, offset) } };
+  return { name, roles, kind, addresses: { [network.name]: nth(cidr, offset) } };
 }

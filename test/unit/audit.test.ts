@@ -99,8 +99,8 @@ describe('audit holds what answers against the flows', async () => {
   });
 
   it('says passed or FAILED, with the count', () => {
-    const report: AuditReport = { stack: 'x', scanned: 'TCP 1-65535 and UDP 53', scans: [], listening: [{ host: 'web-01', verdicts: [{ protocol: 'tcp', port: 5555, state: 'open', verdict: 'fail', why: 'nc listens' }] }], failures: 1, pending: 0 };
-    assert.match(formatAudit(report), /✗ 5555\/tcp: nc listens\n\naudit FAILED: 1 port differs from the design\n$/);
+    const report: AuditReport = { stack: 'x', scanned: 'TCP 1-65535 and UDP 53', scans: [], listening: [{ host: 'web-01', verdicts: [{ protocol: 'tcp', port: 5555, state: 'open', verdict: 'fail', why: 'nc listens' }] }], tls: null, failures: 1, pending: 0 };
+    assert.match(formatAudit(report), /✗ 5555\/tcp: nc listens\n\naudit FAILED: 1 difference from the design\n$/);
     assert.match(formatAudit({ ...report, listening: [], failures: 0, pending: 2 }), /audit passed: every designed flow answers and nothing else does \(2 not served by the lab yet\)/);
   });
 });

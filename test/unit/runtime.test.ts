@@ -264,7 +264,11 @@ describe('up --dry-run', () => {
       const at = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
       assert.ok(at(/machine: ip link add wsb-/) < at(/write .*\/config\//), 'the network before the files');
       assert.ok(at(/write .*\/config\//) < at(/start the supervisor/), 'the files before the supervisor');
-      assert.ok(at(/start the supervisor/) < at(/client: curl .* http:\/\/www\.foobar\.com\//), 'the proof from the client last');
+      assert.ok(at(/start the supervisor/) < at(/client: curl .* https?:\/\/www\.foobar\.com\//), 'the proof from the client last');
+      if (['secured', 'scaled', 'ha'].includes(blueprint)) {
+        const firewall = at(/nft -f .*\/firewall\.nft/);
+        assert.ok(firewall > at(/machine: ip link add wsb-/) && firewall < at(/start the supervisor/), 'each firewall after the network and before any daemon');
+      }
       assert.equal(existsSync(join('/var/lib/webstack', name)), false);
       assert.equal(existsSync(join('/etc/netns', `${name}-client`)), false);
     });
