@@ -187,6 +187,45 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
   console.log(`  applied to the running stack (HAProxy reloads)  ${(mid(applies) / 1000).toFixed(2)}`);
   console.log(`  down, then up                                   ${(mid(recreates) / 1000).toFixed(2)}`);
   console.log(`  down + up / apply                               ${(mid(recreates) / mid(applies)).toFixed(1)}x`);
+
+  // secured against distributed: what firewalls and an ACME order per load balancer add to `up`,
+  // and what TLS costs a request, on kept-alive connections and on a new connection each time.
+  const secured = (await loadDesign('secured')).stack;
+  const sec = 'bench-sec';
+  const upDistributed: number[] = [];
+  const upSecured: number[] = [];
+  const served: Record<'plainKept' | 'tlsKept' | 'plainNew' | 'tlsNew', LoadResult[]> = { plainKept: [], tlsKept: [], plainNew: [], tlsNew: [] };
+  try {
+    for (let i = 0; i < LAB_RUNS; i++) {
+      for (const name of [dist, sec]) if (readState(home, name)) await down(name, { ...lab, volumes: false });
+      upDistributed.push(await timed(() => up(distributed, { ...lab, name: dist, install, designRef: 'distributed' })));
+      upSecured.push(await timed(() => up(secured, { ...lab, name: sec, install, designRef: 'secured' })));
+    }
+    const plain = { ...shape, from: 'client', urls: ['http://www.foobar.com/'] };
+    const tls = { ...shape, from: 'client', urls: ['https://www.foobar.com/'] };
+    await loadFrom(home, dist, { ...plain, requests: 300 }, namespaceTarget);
+    await loadFrom(home, sec, { ...tls, requests: 300 }, namespaceTarget);
+    for (let i = 0; i < rounds; i++) {
+      served.plainKept.push(await loadFrom(home, dist, plain, namespaceTarget));
+      served.tlsKept.push(await loadFrom(home, sec, tls, namespaceTarget));
+      served.plainNew.push(await loadFrom(home, dist, { ...plain, newConnections: true }, namespaceTarget));
+      served.tlsNew.push(await loadFrom(home, sec, { ...tls, newConnections: true }, namespaceTarget));
+    }
+  } finally {
+    for (const name of [dist, sec]) if (readState(home, name)) await down(name, { ...lab, volumes: true });
+  }
+  console.log(`\nlab: secured (firewalls, TLS by ACME) against distributed, median of ${LAB_RUNS} runs, seconds`);
+  console.log(`  up, distributed                                 ${(mid(upDistributed) / 1000).toFixed(2)}`);
+  console.log(`  up, secured                                     ${(mid(upSecured) / 1000).toFixed(2)}`);
+  console.log(`  secured's extra time                            ${((mid(upSecured) - mid(upDistributed)) / 1000).toFixed(2)}  (${(mid(upSecured) / mid(upDistributed)).toFixed(2)}x)`);
+  console.log(`\nlab: GET / from the client through the LB, HTTPS (secured) against HTTP (distributed), ${shape.connections} connections, ${requests} requests a run, median of ${rounds} runs`);
+  console.log(`  ${''.padEnd(34)}   req/s  p50 ms  p90 ms  p99 ms  failed`);
+  console.log(row('HTTP, connections kept alive', served.plainKept));
+  console.log(row('HTTPS, connections kept alive', served.tlsKept));
+  console.log(row('HTTP, a new connection each', served.plainNew));
+  console.log(row('HTTPS, a new handshake each', served.tlsNew));
+  const rps = (results: LoadResult[]) => mid(results.map((r) => r.rps));
+  console.log(`  HTTPS / HTTP: ${(rps(served.tlsKept) / rps(served.plainKept)).toFixed(2)}x kept alive, ${(rps(served.tlsNew) / rps(served.plainNew)).toFixed(2)}x with a new connection each`);
 } else {
   console.log('\nlab: skipped (needs root on Linux; BENCH_LAB=0 also skips it)');
 }

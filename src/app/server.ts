@@ -33,6 +33,7 @@ export function createApp(options: AppOptions): Hono {
   const { store, hostName, secret, siteName, logger } = options;
   const readYourWrites = options.readYourWritesSeconds ?? READ_YOUR_WRITES_S;
   const app = new Hono();
+  const HEALTH_DETAIL_HEADER = 'x-webstack-health';
   const healthPaths = [...new Set(['/healthz', options.healthPath ?? '/healthz'])];
   const justWrote = (c: Context) => getCookie(c, WROTE_COOKIE) !== undefined;
   const rememberWrite = (c: Context) => setCookie(c, WROTE_COOKIE, '1', { httpOnly: true, sameSite: 'Lax', path: '/', maxAge: readYourWrites });
@@ -52,7 +53,9 @@ export function createApp(options: AppOptions): Hono {
   for (const path of healthPaths) {
     app.get(path, (c) => {
       const health = store.health();
-      const body = { status: health.readable ? 'ok' : 'failing', host: hostName, reads: health.readable, writes: health.writable, databases: health.sources };
+      const status = health.readable ? 'ok' : 'failing';
+      // nginx says when the request came in on a public address: then only whether it can serve.
+      const body = c.req.header(HEALTH_DETAIL_HEADER) === 'none' ? { status } : { status, host: hostName, reads: health.readable, writes: health.writable, databases: health.sources };
       return c.json(body, health.readable ? 200 : 503);
     });
   }

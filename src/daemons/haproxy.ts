@@ -95,6 +95,10 @@ ${front.map((a) => `    bind ${a}:${PORTS.https} ssl crt "\${${SITE_PEM_VARIABLE
     http-response set-header Strict-Transport-Security "max-age=${HSTS_MAX_AGE_S}" if { ssl_fc }`
     : ''
 }
+    # The health of the stack's insides (databases, roles, lag) is for the private side: the
+    # public entry says whether it can serve, and no more.
+    http-request return status 200 content-type text/plain string "ok" if { path ${healthPaths(design).join(' ')} } { nbsrv(servers) gt 0 }
+    http-request return status 503 content-type text/plain string "unavailable" if { path ${healthPaths(design).join(' ')} }
     # Only idempotent requests are sent twice; a POST is retried only when it never reached a server.
     http-request disable-l7-retry if !METH_GET
     default_backend servers
@@ -197,6 +201,11 @@ cat ${join(legoDir, 'certificates', `${names[0]}.crt`)} ${join(legoDir, 'certifi
 mv ${pem}.next ${pem}
 `;
   return { pem, script, content, names };
+}
+
+/** The paths the app answers its health on: /healthz, and the design's health-check path. */
+function healthPaths(design: DaemonContext['design']): string[] {
+  return [...new Set(['/healthz', design.policies.healthChecks.path])];
 }
 
 function statsUrl(address: string): string {

@@ -25,6 +25,7 @@ export const nginx: RunnableDaemon = {
     const staticDir = join(paths.run, 'static');
     const temp = join(paths.run, 'tmp');
     const names = design.records.map((r) => r.fqdn);
+    const publicAddresses = design.networks.filter((n) => n.exposure === 'public' && host.addresses[n.name]).map((n) => host.addresses[n.name]!);
     const config = `${header('#', context, 'nginx')}
 daemon off;
 master_process on;
@@ -58,6 +59,13 @@ ${apps.map((a) => `        server ${a.address}:${design.app.port};`).join('\n')}
         keepalive_timeout ${UPSTREAM_IDLE_S}s;
     }
 
+    # On a public address the app's health says whether it can serve, and no more: which
+    # databases it reads and writes, and their lag, are for the private side.
+    map $server_addr $health_detail {
+        default full;
+${publicAddresses.map((a) => `        ${a} none;`).join('\n')}
+    }
+
     server {
 ${listen.map((a) => `        listen ${a}:${PORTS.http} default_server;`).join('\n')}
         server_name ${names.length > 0 ? names.join(' ') : design.domain};
@@ -75,6 +83,7 @@ ${listen.map((a) => `        listen ${a}:${PORTS.http} default_server;`).join('\
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Webstack-Health $health_detail;
             proxy_connect_timeout 2s;
             proxy_read_timeout 10s;
         }

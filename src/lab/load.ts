@@ -21,7 +21,7 @@ export async function loadFrom(home: string, stack: string, request: LoadRequest
   const { state, host } = runningHost(home, stack, request.from);
   checkLoadRequest(request, state.networks.map((n) => n.cidr));
 
-  const options: LoadOptions = { urls: request.urls, requests: request.requests, rate: request.rate, connections: request.connections, timeoutS: request.timeoutS };
+  const options: LoadOptions = { urls: request.urls, requests: request.requests, rate: request.rate, connections: request.connections, timeoutS: request.timeoutS, ...(request.newConnections ? { newConnections: true } : {}) };
   const budgetMs = (request.requests / request.rate + request.timeoutS + 30) * 1000;
   const run = await target.run(host.namespace, [...programCommand(process.execPath, REPO_ROOT, 'load/main'), JSON.stringify(options)], { allowFailure: true, timeoutMs: budgetMs });
   if (run.exitCode !== 0) {
@@ -36,7 +36,7 @@ export function checkLoadRequest(request: LoadOptions, cidrs: readonly string[])
   for (const url of request.urls) checkTarget(url, cidrs);
 }
 
-/** The request's own shape: bounds, and URLs that are http:// URLs. Needs no stack. */
+/** The request's own shape: bounds, and URLs that are http:// or https:// URLs. Needs no stack. */
 export function checkLoadInput(request: LoadOptions): void {
   checkBounds(request);
   for (const url of request.urls) parseUrl(url);
@@ -49,7 +49,8 @@ function parseUrl(raw: string): URL {
   } catch {
     throw new UsageError(`'${raw}' is not a URL; write it like http://www.foobar.com/api/posts.`);
   }
-  if (url.protocol !== 'http:') throw new UsageError(`'${raw}': only http:// URLs can be loaded.`);
+  // HTTPS is loaded as a browser would, but without verifying the certificate (curl and audit do that).
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`'${raw}': only http:// and https:// URLs can be loaded.`);
   return url;
 }
 

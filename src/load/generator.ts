@@ -19,7 +19,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
     const instance = autocannon(
       {
         url: first.origin,
-        requests: [first, ...rest].map((u) => ({ method: 'GET', path: u.pathname + u.search })),
+        requests: [first, ...rest].map((u) => ({ method: 'GET', path: u.pathname + u.search, ...(options.newConnections ? { headers: { connection: 'close' } } : {}) })),
         amount: options.requests,
         overallRate: options.rate,
         connections: Math.min(options.connections, options.requests),

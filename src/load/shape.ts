@@ -10,6 +10,8 @@ export interface LoadOptions {
   readonly connections: number;
   /** A request without an answer after this long counts as failed. */
   readonly timeoutS: number;
+  /** Each request on a new connection (and, for HTTPS, a new TLS handshake), as with Connection: close. */
+  readonly newConnections?: boolean;
 }
 
 export interface LoadResult {

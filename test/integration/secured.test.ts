@@ -63,8 +63,42 @@ describe('secured: a firewall on every host, from the flows, proven by audit', {
     assert.equal(verdict('lb-01', 'server-01', 80), 'pass');
     assert.equal(verdict('server-02', 'server-01', 3306), 'pass');
     assert.equal(verdict('mon-01', 'lb-01', 8404), 'pass');
-    // Nothing answers the client but the entry's HTTP port.
-    assert.deepEqual(report.scans.filter((s) => s.from === 'client').flatMap((s) => s.verdicts.filter((v) => v.state === 'open').map((v) => v.port)), [80]);
+    // Nothing answers the client but the entry's HTTP and HTTPS ports.
+    assert.deepEqual(report.scans.filter((s) => s.from === 'client').flatMap((s) => s.verdicts.filter((v) => v.state === 'open').map((v) => v.port)), [80, 443]);
+    // testssl.sh, from the client: TLS 1.2 and 1.3 only, no weak cipher, HSTS, the chain verified.
+    assert.deepEqual(report.tls?.checks.filter((c) => c.verdict !== 'note').map((c) => `${c.what} ${c.verdict}`), ['protocols pass', 'ciphers pass', 'HTTP/2 pass', 'HSTS pass', 'certificate chain pass', 'certificate names pass']);
+  });
+
+  test('from the client, HTTP is sent to HTTPS, and HTTPS answers with HTTP/2 and HSTS, verified against the lab root without -k', () => {
+    const redirect = expectOk(inHost(stack, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', `${www}/`), 'GET http').stdout;
+    assert.equal(redirect, '301 https://www.foobar.com/');
+    const https = expectOk(inHost(stack, 'client', 'curl', '-s', '-D', '-', '-o', '/dev/null', '-w', '%{http_version} %{ssl_verify_result}', 'https://www.foobar.com/'), 'GET https').stdout;
+    assert.match(https, /^HTTP\/2 200/);
+    assert.match(https, /^strict-transport-security: max-age=31536000\r?$/im);
+    assert.match(https, /2 0$/, 'HTTP/2, and the certificate verified');
+    // The public entry says whether it can serve, and no more; the details stay on the private side.
+    assert.equal(expectOk(inHost(stack, 'client', 'curl', '-s', 'https://www.foobar.com/healthz'), 'public healthz').stdout, 'ok');
+    const inside = JSON.parse(expectOk(inHost(stack, 'lb-01', 'curl', '-s', 'http://10.71.64.11/healthz'), 'private healthz').stdout);
+    assert.equal(inside.status, 'ok');
+    assert.ok(Array.isArray(inside.databases) || typeof inside.databases === 'object', JSON.stringify(inside));
+    const certs = JSON.parse(expectOk(webstack('certs', '--stack', stack, '--json'), 'certs').stdout);
+    assert.deepEqual(certs.map((c: { holder: string; names: string[] }) => [c.holder, c.names]), [['lb-01', ['www.foobar.com']]]);
+    assert.match(certs[0].issuer, /Pebble/);
+  });
+
+  test('a forced renewal under constant load fails no request, and the served certificate changes', async (t) => {
+    const served = () => expectOk(inHost(stack, 'client', 'bash', '-c', 'echo | openssl s_client -connect www.foobar.com:443 -servername www.foobar.com 2>/dev/null | openssl x509 -noout -serial'), 'serial').stdout.trim();
+    const before = served();
+    const load = loadFrom(home, stack, { from: 'client', urls: ['https://www.foobar.com/', 'https://www.foobar.com/api/posts'], requests: 2000, rate: 100, connections: 20, timeoutS: 10 }, namespaceTarget);
+    await sleep(1500);
+    const renewed = expectOk(webstack('certs', '--renew', '--stack', stack), 'renew').stdout;
+    const result = await load;
+    t.diagnostic(`${renewed.trim().split('\n')[0]}; ${result.requests} requests, ${result.failed} failed, p99 ${result.latencyMs.p99} ms`);
+    assert.equal(result.failed, 0, JSON.stringify(result));
+    assert.deepEqual(Object.keys(result.statuses), ['200']);
+    const after = served();
+    assert.notEqual(after, before);
+    assert.match(renewed, new RegExp(`serial ${before.replace('serial=', '')} → ${after.replace('serial=', '')}`));
   });
 
   test('a stray listener on a host fails audit, named with its port and program', async () => {
@@ -82,7 +116,7 @@ describe('secured: a firewall on every host, from the flows, proven by audit', {
   });
 
   test('the database, the stats page and the exporters are unreachable from the client, even routed at the private side', () => {
-    assert.ok(connects('client', lbPublic, 80), 'the entry answers');
+    assert.ok(connects('client', lbPublic, 80) && connects('client', lbPublic, 443), 'the entry answers');
     for (const port of [3306, 8404, 9100]) assert.ok(!connects('client', lbPublic, port), `${port} on the entry`);
     const before = firewallOf('lb-01').refusedIn;
     // A neighbour on the public segment routes the LB's private address through its public interface.
@@ -112,7 +146,7 @@ describe('secured: a firewall on every host, from the flows, proven by audit', {
     const dir = mkdtempSync(join(tmpdir(), 'webstack-firewall-'));
     const blueprint = parse(readFileSync(blueprintFile('secured'), 'utf8'));
     try {
-      const load = loadFrom(home, stack, { from: 'client', urls: [`${www}/`, `${www}/api/posts`], requests: 1500, rate: 150, connections: 20, timeoutS: 10 }, namespaceTarget);
+      const load = loadFrom(home, stack, { from: 'client', urls: ['https://www.foobar.com/', 'https://www.foobar.com/api/posts'], requests: 1500, rate: 150, connections: 20, timeoutS: 10 }, namespaceTarget);
       await sleep(1000);
       const changed = join(dir, 'no-uptime.yaml');
       writeFileSync(changed, stringify({ ...blueprint, policies: { ...blueprint.policies, monitoring: { uptimeCheck: false } } }));
@@ -134,7 +168,7 @@ describe('secured: a firewall on every host, from the flows, proven by audit', {
       expectOk(webstack('fail', 'lb-01', '--how', 'cut', '--stack', stack), 'fail');
       assert.ok(!connects('client', lbPublic, 80));
       expectOk(webstack('heal', 'lb-01', '--stack', stack), 'heal');
-      assert.equal(expectOk(inHost(stack, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', `${www}/`), 'GET /').stdout, '200');
+      assert.equal(expectOk(inHost(stack, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', 'https://www.foobar.com/'), 'GET /').stdout, '200');
     } finally {
       webstack('heal', 'lb-01', '--stack', stack);
     }

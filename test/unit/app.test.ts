@@ -161,6 +161,17 @@ describe('the foobar app', () => {
     assert.equal((await app.request('/')).status, 503);
   });
 
+  test('healthz asked on a public address says whether the server can serve, and nothing of its databases', async () => {
+    const { app, store } = setup();
+    const outside = await app.request('/healthz', { headers: { 'x-webstack-health': 'none' } });
+    assert.equal(outside.status, 200);
+    assert.deepEqual(await outside.json(), { status: 'ok' });
+    store.down = true;
+    const failing = await app.request('/healthz', { headers: { 'x-webstack-health': 'none' } });
+    assert.equal(failing.status, 503);
+    assert.deepEqual(await failing.json(), { status: 'failing' });
+  });
+
   test('with the primary gone, a write answers 503 with a JSON error that says so, and reads still work', async () => {
     const { app, store, postJson } = setup();
     await postJson({ author: 'a', body: 'before' });

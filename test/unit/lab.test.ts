@@ -199,7 +199,9 @@ stats,FRONTEND,,OPEN,,,
     assert.doesNotThrow(() => checkLoadRequest(ok, cidrs));
     assert.throws(() => checkLoadRequest({ ...ok, urls: ['http://8.8.8.8/'] }, cidrs), /8\.8\.8\.8 is not an address of this stack/);
     assert.throws(() => checkLoadRequest({ ...ok, urls: ['http://10.71.33.1/'] }, cidrs), /not an address of this stack/);
-    assert.throws(() => checkLoadRequest({ ...ok, urls: ['https://www.foobar.com/'] }, cidrs), /only http:\/\/ URLs/);
+    assert.throws(() => checkLoadRequest({ ...ok, urls: ['ftp://www.foobar.com/'] }, cidrs), /only http:\/\/ and https:\/\/ URLs/);
+    assert.doesNotThrow(() => checkLoadRequest({ ...ok, urls: ['https://www.foobar.com/'] }, cidrs));
+    assert.throws(() => checkLoadRequest({ ...ok, urls: ['https://8.8.8.8/'] }, cidrs), /not an address of this stack/);
     assert.throws(() => checkLoadRequest({ ...ok, urls: ['www.foobar.com'] }, cidrs), /is not a URL/);
     assert.throws(() => checkLoadRequest({ ...ok, requests: 1_000_000 }, cidrs), /requests must be a whole number from 1 to 100000/);
     assert.throws(() => checkLoadRequest({ ...ok, rate: 0 }, cidrs), /rate must be a whole number/);

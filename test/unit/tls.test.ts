@@ -29,6 +29,15 @@ describe('TLS terminated at the load balancer', () => {
     assert.match(cfg, /ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256/);
   });
 
+  it('answers health at the public entry with ok or unavailable, never with what is behind it', async () => {
+    const cfg = fileOf(await planOf('secured'), 'lb-01', 'haproxy', 'haproxy.cfg');
+    assert.match(cfg, /http-request return status 200 content-type text\/plain string "ok" if \{ path \/healthz \} \{ nbsrv\(servers\) gt 0 \}/);
+    assert.match(cfg, /http-request return status 503 content-type text\/plain string "unavailable" if \{ path \/healthz \}/);
+    const simple = fileOf(await planOf('simple'), 'server-01', 'nginx', 'nginx.conf');
+    assert.match(simple, /map \$server_addr \$health_detail \{\n\s+default full;\n\s+203\.0\.113\.10 none;/);
+    assert.match(simple, /proxy_set_header X-Webstack-Health \$health_detail;/);
+  });
+
   it('obtains each load balancer its own certificate by DNS-01 before HAProxy starts, and only with TLS', async () => {
     const scaled = await planOf('scaled');
     for (const lb of ['lb-01', 'lb-02']) {
