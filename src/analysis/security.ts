@@ -104,7 +104,7 @@ const PROTOCOLS: Partial<Record<Flow['purpose'], string>> = { proxy: 'HTTP', app
 
 /** TLS that ends at the entry: the hops behind it that carry users' data in clear. */
 function plainBehindTls(stack: ResolvedStack): Finding[] {
-  if (!stack.policies.tls) return [];
+  if (!stack.policies.tls || stack.policies.tlsMode === 'end-to-end') return [];
   const hops = new Map<string, Flow>();
   for (const f of stack.flows) if (f.network !== null && PROTOCOLS[f.purpose] && !hops.has(`${f.fromRole}>${f.toRole}>${f.purpose}`)) hops.set(`${f.fromRole}>${f.toRole}>${f.purpose}`, f);
   if (hops.size === 0) return [];
@@ -116,7 +116,7 @@ function plainBehindTls(stack: ResolvedStack): Finding[] {
       capability: null,
       hosts,
       message: `TLS ends at the entry: behind it, ${listing(described)} travel in clear`,
-      fix: 'encrypt every hop (policies.tls: { mode: end-to-end }, coming with the secured stack); until then keep those networks private and firewalled',
+      fix: 'encrypt every hop: policies.tls: { mode: end-to-end }; until then keep those networks private and firewalled',
     }),
   ];
 }

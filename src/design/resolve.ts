@@ -15,6 +15,7 @@ import { CLIENT, type Role } from './vocabulary.ts';
 
 export const DEFAULT_POLICIES: ResolvedPolicies = {
   tls: false,
+  tlsMode: 'edge',
   firewall: false,
   lb: { algorithm: 'roundrobin' },
   healthChecks: { enabled: true, path: '/healthz', intervalMs: 500, fall: 2, rise: 2 },
@@ -104,7 +105,9 @@ function resolvePolicies(design: ParsedDesign): ResolvedPolicies {
   const p = design.policies ?? {};
   const d = DEFAULT_POLICIES;
   return {
-    tls: p.tls ?? d.tls,
+    // `tls: true` is TLS at the edge, as the seeds' secured stage has it.
+    tls: typeof p.tls === 'object' ? true : (p.tls ?? d.tls),
+    tlsMode: typeof p.tls === 'object' ? p.tls.mode : d.tlsMode,
     firewall: p.firewall ?? d.firewall,
     lb: { algorithm: p.lb?.algorithm ?? d.lb.algorithm },
     healthChecks: { ...d.healthChecks, ...p.healthChecks },

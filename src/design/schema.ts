@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { nameSchema } from './names.ts';
 import { PORTS } from './ports.ts';
-import { FAILOVER_MODES, LB_ALGORITHMS, REPLICATION_MODES, ROLES } from './vocabulary.ts';
+import { FAILOVER_MODES, LB_ALGORITHMS, REPLICATION_MODES, ROLES, TLS_MODES } from './vocabulary.ts';
 
 /** Ports of the daemons webstack runs besides the app server. */
 const RESERVED_PORTS: readonly number[] = Object.entries(PORTS)
@@ -41,7 +41,7 @@ export const RecordSchema = z.union(
 );
 
 export const PoliciesSchema = z.strictObject({
-  tls: z.boolean().optional(),
+  tls: z.union([z.boolean(), z.strictObject({ mode: z.enum(TLS_MODES) })], { error: 'expected true, false, { mode: edge } or { mode: end-to-end }' }).optional(),
   firewall: z.boolean().optional(),
   lb: z
     .strictObject({

@@ -1,4 +1,4 @@
-import type { Capability, Role } from './vocabulary.ts';
+import type { Capability, Role, TLS_MODES } from './vocabulary.ts';
 
 // The resolved design: fully defaulted, every address allocated, every flow derived.
 // Everything after resolve() reads only this shape, and it is deeply frozen.
@@ -59,6 +59,8 @@ export interface Flow {
 
 export interface ResolvedPolicies {
   readonly tls: boolean;
+  /** With tls: 'edge' ends it at the public entry; 'end-to-end' encrypts every hop behind it too. */
+  readonly tlsMode: (typeof TLS_MODES)[number];
   readonly firewall: boolean;
   readonly lb: { readonly algorithm: 'roundrobin' | 'leastconn' };
   readonly healthChecks: { readonly enabled: boolean; readonly path: string; readonly intervalMs: number; readonly fall: number; readonly rise: number };

@@ -55,4 +55,6 @@ export const CATEGORY_NOUNS: Record<FindingCategory, readonly [string, string]> 
 
 export const LB_ALGORITHMS = ['roundrobin', 'leastconn'] as const;
 export const REPLICATION_MODES = ['async', 'semi-sync'] as const;
+/** Where TLS ends: at the public entry, or at every hop behind it too. */
+export const TLS_MODES = ['edge', 'end-to-end'] as const;
 export const FAILOVER_MODES = ['manual', 'automatic'] as const;

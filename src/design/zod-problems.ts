@@ -110,7 +110,8 @@ export function problemsFromZod(error: z.ZodError, input: unknown): Problem[] {
         break;
       }
       default:
-        problems.push({ path, message: issue.message.startsWith('Invalid input') ? `invalid value ${describe(value)}` : issue.message });
+        // Our own "expected ..." messages say what was expected; what was found is added here.
+        problems.push({ path, message: issue.message.startsWith('Invalid input') ? `invalid value ${describe(value)}` : issue.message.startsWith('expected ') && value !== undefined ? `${issue.message}, got ${describe(value)}` : issue.message });
     }
   }
   return problems;

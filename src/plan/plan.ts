@@ -70,7 +70,8 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   const unrun = wiring.hosts.flatMap((host) => allDaemons().filter((d) => !d.render && d.runsOn(host, design)).map((d) => ({ host: host.name, daemon: d.name })));
   const gaps = [
     ...design.virtualIps.map((v) => `virtual IP ${v.address} of ${v.holders.join(' and ')} is not held yet (keepalived comes later): names that point at it do not answer`),
-    ...(design.policies.tls ? ['TLS is not terminated yet: the load balancers serve port 80 only'] : []),
+    ...(design.policies.tls && !design.hosts.some((h) => h.roles.includes('lb')) ? ['TLS is not terminated yet without a load balancer: nginx serves port 80 only'] : []),
+    ...(design.policies.tls && design.policies.tlsMode === 'end-to-end' ? ['TLS ends at the load balancers for now: behind them (nginx, the app, MariaDB and its replication) traffic is still plain'] : []),
     ...(design.policies.db.replication === 'semi-sync' ? ['replication is asynchronous for now, not semi-sync'] : []),
     ...(design.policies.db.failover === 'automatic' ? ['no automatic database failover yet: a lost primary stops writes until it is back'] : []),
   ];
@@ -80,13 +81,12 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   return { stack, fingerprint, paths, topology: wiring, daemons, waves: startWaves(daemons), resolvConfs, network, firewalls, unrun, gaps, unserved };
 }
 
-/** The listeners of daemons the lab does not run yet, and HTTPS while TLS is not terminated. */
+/** The listeners of daemons the lab does not run yet. */
 function unservedPorts(design: ResolvedStack, unrun: LabPlan['unrun']): Unserved[] {
   return design.hosts.flatMap((host) => {
     const options = { tls: design.policies.tls, monitored: host.monitored, alerting: design.policies.monitoring.alerting, appPort: design.app.port };
     return hostListeners(host.roles, options).flatMap((l): Unserved[] => {
       if (unrun.some((u) => u.host === host.name && u.daemon === l.daemon)) return [{ host: host.name, protocol: l.protocol, port: l.port, why: `the lab does not run ${l.daemon} yet` }];
-      if (l.port === PORTS.https) return [{ host: host.name, protocol: l.protocol, port: l.port, why: 'TLS is not terminated yet' }];
       return [];
     });
   });

@@ -39,10 +39,14 @@ describe('check finds what the seeds find, from the flow graph', () => {
     assert.deepEqual(spofs((await reportOf('scaled')).findings), ['write:db-01']);
   });
 
-  it('ha: no single point of failure, and nothing but the plain text behind its lbs (end-to-end TLS comes with the secured stack)', async () => {
+  it('ha: no finding at all, with TLS end to end', async () => {
     const r = await reportOf('ha');
-    assert.deepEqual(categories(r.findings), ['security']);
-    assert.match(r.findings[0]!.message, /^TLS ends at the entry/);
+    assert.deepEqual(r.findings, []);
+  });
+
+  it('secured: TLS at the edge leaves the hops behind the load balancer in clear, and says so', async () => {
+    const r = await reportOf('secured');
+    assert.ok(r.findings.some((f) => f.category === 'security' && /^TLS ends at the entry/.test(f.message) && /policies\.tls: \{ mode: end-to-end \}/.test(f.fix)));
   });
 
   it('computes availability exactly from the per-host figure', async () => {

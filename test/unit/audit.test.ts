@@ -63,11 +63,14 @@ describe('audit holds what answers against the flows', async () => {
     assert.ok(!scans.some((s) => s.from === s.to));
   });
 
-  it('passes a designed flow that answers, and calls HTTPS pending while the lab does not terminate TLS', () => {
+  it('passes the designed flows that answer, and calls an exporter the lab does not run yet pending', () => {
     const scan: Scan = { from: 'client', to: 'lb-01', address: address('lb-01', 'public'), network: 'public' };
     const verdicts = judge(stack, plan.unserved, scan, parseGrepable(GREPABLE)[0]!);
-    assert.deepEqual(verdicts.map((v) => [v.port, v.verdict]), [[80, 'pass'], [443, 'pending']]);
-    assert.match(verdicts[1]!.why, /TLS is not terminated yet/);
+    assert.deepEqual(verdicts.map((v) => [v.port, v.verdict]), [[80, 'pass'], [443, 'fail']], 'HTTPS closed is nothing listening');
+    const scrape: Scan = { from: 'mon-01', to: 'server-01', address: address('server-01', 'private'), network: 'private' };
+    const exporters = judge(stack, plan.unserved, scrape, { address: scrape.address, ports: [{ protocol: 'tcp', port: 8000, state: 'open' }, { protocol: 'tcp', port: 9100, state: 'closed' }], rest: 'filtered' });
+    assert.deepEqual(exporters.filter((v) => v.port === 8000 || v.port === 9100).map((v) => [v.port, v.verdict]), [[8000, 'pass'], [9100, 'pending']]);
+    assert.match(exporters.find((v) => v.port === 9100)!.why, /the lab does not run node-exporter yet/);
   });
 
   it('fails a port that answers without a flow, and names it', () => {
