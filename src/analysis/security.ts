@@ -1,4 +1,5 @@
 import { hostListeners } from '../daemons/registry.ts';
+import { listenerOptions } from '../design/ports.ts';
 import type { Flow, ResolvedStack } from '../design/types.ts';
 import { CLIENT } from '../design/vocabulary.ts';
 import { finding, listing, type Finding } from './finding.ts';
@@ -41,7 +42,7 @@ export function securityFindings(stack: ResolvedStack): Finding[] {
   for (const host of stack.hosts) {
     if (!Object.keys(host.addresses).some((n) => publicNetworks.has(n))) continue;
     const allowed = new Set(stack.flows.filter((f) => f.from === CLIENT && f.to === host.name).map((f) => `${f.protocol}/${f.port}`));
-    const listeners = hostListeners(host.roles, { tls: p.tls, monitored: host.monitored, alerting: p.monitoring.alerting, appPort: stack.app.port });
+    const listeners = hostListeners(host.roles, listenerOptions(p, stack.app.port, host.monitored));
     const exposed = listeners.filter((l) => l.kind !== 'entry' && l.kind !== 'dns' && (!host.firewall || allowed.has(`${l.protocol}/${l.port}`)));
     if (exposed.length === 0) continue;
     const ports = [...new Map(exposed.map((l) => [l.port, `${l.kind} port ${l.port} (${l.daemon})`])).values()];

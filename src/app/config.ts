@@ -23,6 +23,8 @@ export const AppConfigSchema = z.strictObject({
     database: z.string(),
     timeoutMs: z.number().int().positive(),
     maxLagSeconds: z.number().nonnegative(),
+    /** With TLS end to end: connect over TLS only, verifying the servers against this CA (a PEM file). */
+    tlsCa: z.string().optional(),
   }),
   /** After a write, the client's reads go to the primary for this long. */
   readYourWritesSeconds: z.number().int().positive(),

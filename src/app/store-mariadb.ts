@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createPool, type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { DatabaseUnavailable, PrimaryUnavailable, type NewPost, type Post, type PostStore, type StoreHealth } from './posts.ts';
 import { readOrder, type SourceHealth } from './routing.ts';
@@ -26,6 +27,8 @@ export interface DatabaseSettings {
   readonly timeoutMs: number;
   /** A replica further behind than this serves no reads while the primary answers. */
   readonly maxLagSeconds: number;
+  /** Connect over TLS only, verifying each server's certificate (its name or address) against this CA. */
+  readonly tlsCa?: string;
 }
 
 export const MIGRATIONS: readonly string[] = [
@@ -242,6 +245,7 @@ function poolOptions(settings: DatabaseSettings, endpoint: DatabaseEndpoint): Po
     enableKeepAlive: true,
     timezone: 'Z',
     charset: 'utf8mb4_unicode_ci',
+    ...(settings.tlsCa ? { ssl: { ca: readFileSync(settings.tlsCa, 'utf8'), rejectUnauthorized: true } } : {}),
   };
 }
 

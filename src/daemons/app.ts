@@ -5,6 +5,7 @@ import { READ_YOUR_WRITES_S } from '../app/defaults.ts';
 import { bindAddresses, LOOPBACK, targetsOf } from './listeners.ts';
 import { APP_DATABASE, APP_USER } from './mariadb.ts';
 import { programCommand } from '../entry.ts';
+import { endToEnd, internalCaFile } from '../plan/internal-ca.ts';
 import { listener, type RunnableDaemon } from './types.ts';
 
 // The application server, one per app host: the foobar app from this repository, or the command
@@ -85,6 +86,7 @@ export const app: RunnableDaemon = {
         database: APP_DATABASE,
         timeoutMs: DB_TIMEOUT_MS,
         maxLagSeconds: MAX_LAG_S,
+        ...(endToEnd(design) ? { tlsCa: internalCaFile(context.stackPaths) } : {}),
       },
       readYourWritesSeconds: READ_YOUR_WRITES_S,
       healthPath: design.policies.healthChecks.path,

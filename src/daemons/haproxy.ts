@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import { LOOPBACK, targetsOf } from './listeners.ts';
+import { internalCaFile } from '../plan/internal-ca.ts';
 import type { LabHost } from '../plan/topology.ts';
 import { ACME_UPDATE_KEY } from './dns.ts';
 import { acmeDirectory, acmeServerCertificate, authoritativeServer } from './pebble.ts';
@@ -113,7 +114,7 @@ ${
     default-server check inter ${checks.intervalMs}ms fastinter ${fastInterval}ms downinter ${checks.intervalMs}ms fall ${checks.fall} rise ${checks.rise}
 `
     : '    # Health checks are off in the design: a dead server is found by failed requests only.\n'
-}${backends.map((b) => `    server ${b.host} ${b.address}:${backendPort}`).join('\n')}
+}${backends.map((b) => `    server ${b.host} ${b.address}:${backendPort}${backendPort === PORTS.https ? ` ssl verify required ca-file ${internalCaFile(context.stackPaths)} verifyhost ${b.host} alpn http/1.1` : ''}`).join('\n')}
 
 frontend stats
 ${stats.map((a) => `    bind ${a}:${PORTS.haproxyStats}`).join('\n')}
@@ -232,9 +233,10 @@ export function parseHaproxyStats(csv: string): BalancedServer[] {
     .map((fields) => ({ backend: at(fields, 'pxname'), server: at(fields, 'svname'), status: at(fields, 'status'), check: at(fields, 'check_status').replace(/^\* ?/, '') }));
 }
 
-/** Where clients arrive: the addresses of the networks the design's client flows come in on. */
+/** Where clients arrive: the addresses of the networks the design's client (and uptime) flows come in on. */
 function frontendAddresses({ design, host }: DaemonContext): string[] {
-  const networks = design.flows.filter((f) => f.to === host.name && f.fromRole === 'client' && f.purpose === 'http').map((f) => f.network!);
+  // The client's requests, and monitoring's uptime check, which comes from inside the stack.
+  const networks = design.flows.filter((f) => f.to === host.name && ((f.fromRole === 'client' && f.purpose === 'http') || f.purpose === 'uptime') && f.network !== null).map((f) => f.network!);
   const addresses = [...new Set(networks)].map((n) => host.addresses[n]!);
   return addresses.length > 0 ? addresses : design.networks.filter((n) => n.exposure === 'public' && host.addresses[n.name]).map((n) => host.addresses[n.name]!);
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import { bindAddresses, targetsOf } from './listeners.ts';
+import { endToEnd, hostCertificate, internalCaFile } from '../plan/internal-ca.ts';
 import { header, listener, type Observation, type RunnableDaemon } from './types.ts';
 
 // MariaDB, Debian's MySQL: its own data directory per host (a volume, kept by `down`), created by
@@ -41,6 +42,7 @@ export const mariadb: RunnableDaemon = {
     // when it starts: one server starting removed another's temporary tables mid-install. Each
     // server gets a tmpdir of its own, as it would on a host of its own.
     const tmpDir = join(paths.run, 'tmp');
+    const tls = endToEnd(design) ? { ca: internalCaFile(context.stackPaths), ...hostCertificate(context.stackPaths, host.name) } : null;
     const config = `${header('#', context, 'mariadb')}
 [mariadbd]
 user = ${SYSTEM_USER}
@@ -66,30 +68,44 @@ binlog_format = ROW
 log_slave_updates = ON
 gtid_strict_mode = ON
 slave_net_timeout = ${REPLICA_NET_TIMEOUT_S}
-${role === 'db-replica' ? '# A replica takes writes from replication only.\nread_only = ON\n' : ''}
+${role === 'db-replica' ? '# A replica takes writes from replication only.\nread_only = ON\n' : ''}${
+  tls
+    ? `
+# TLS end to end: every connection over the network is encrypted, with this host's certificate
+# from the stack's CA (the socket, local to the host, is secure already).
+ssl_ca = ${tls.ca}
+ssl_cert = ${tls.cert}
+ssl_key = ${tls.key}
+tls_version = TLSv1.2,TLSv1.3
+require_secure_transport = ON
+`
+    : ''
+}
 [client]
 socket = ${join(paths.run, 'mysqld.sock')}
 `;
     const password = sqlString(context.secrets.dbPassword);
+    // With TLS end to end, the server refuses these users anything but TLS, whatever the client asks.
+    const requireSsl = tls ? ' REQUIRE SSL' : '';
     // init-file takes one statement per line.
     const init = [
       // Each server asserts its own users: these statements are not replicated.
       'SET sql_log_bin = 0;',
       `CREATE DATABASE IF NOT EXISTS ${APP_DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`,
       `CREATE USER IF NOT EXISTS '${APP_USER}'@'%' IDENTIFIED BY ${password};`,
-      `ALTER USER '${APP_USER}'@'%' IDENTIFIED BY ${password};`,
+      `ALTER USER '${APP_USER}'@'%' IDENTIFIED BY ${password}${requireSsl};`,
       `GRANT ALL PRIVILEGES ON ${APP_DATABASE}.* TO '${APP_USER}'@'%';`,
       // The app reads a replica's lag (SHOW SLAVE STATUS) to decide where reads go.
       `GRANT SLAVE MONITOR ON *.* TO '${APP_USER}'@'%';`,
       ...(role === 'db-primary'
         ? [
             `CREATE USER IF NOT EXISTS '${REPLICATION_USER}'@'%' IDENTIFIED BY ${sqlString(context.secrets.replicationPassword)};`,
-            `ALTER USER '${REPLICATION_USER}'@'%' IDENTIFIED BY ${sqlString(context.secrets.replicationPassword)};`,
+            `ALTER USER '${REPLICATION_USER}'@'%' IDENTIFIED BY ${sqlString(context.secrets.replicationPassword)}${requireSsl};`,
             `GRANT REPLICATION SLAVE ON *.* TO '${REPLICATION_USER}'@'%';`,
           ]
         : []),
     ].join('\n');
-    const replication = primary ? replicationFiles(context.paths.config, myCnf, primary.address, context.secrets.replicationPassword) : null;
+    const replication = primary ? replicationFiles(context.paths.config, myCnf, primary.address, context.secrets.replicationPassword, tls?.ca ?? null) : null;
     return {
       daemon: 'mariadb',
       host: host.name,
@@ -167,12 +183,12 @@ function describeReplication(r: ReplicationStatus): string {
  * A replica's setup: point it at its primary (from its current GTID position, so a restart resumes
  * where it stopped) and wait until the I/O and SQL threads both run. Run as root over the socket.
  */
-function replicationFiles(configDir: string, myCnf: string, primaryAddress: string, password: string) {
+function replicationFiles(configDir: string, myCnf: string, primaryAddress: string, password: string, ca: string | null) {
   const sqlFile = join(configDir, 'replication.sql');
   const script = join(configDir, 'replication.sh');
   const sql = [
     'STOP SLAVE;',
-    `CHANGE MASTER TO MASTER_HOST = '${primaryAddress}', MASTER_PORT = ${PORTS.mysql}, MASTER_USER = '${REPLICATION_USER}', MASTER_PASSWORD = ${sqlString(password)}, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;`,
+    `CHANGE MASTER TO MASTER_HOST = '${primaryAddress}', MASTER_PORT = ${PORTS.mysql}, MASTER_USER = '${REPLICATION_USER}', MASTER_PASSWORD = ${sqlString(password)}, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1${ca ? `, MASTER_SSL = 1, MASTER_SSL_CA = ${sqlString(ca)}, MASTER_SSL_VERIFY_SERVER_CERT = 1` : ''};`,
     'START SLAVE;',
   ].join('\n');
   const shell = `#!/bin/bash

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import { bindAddresses, targetsOf } from './listeners.ts';
+import { hostCertificate } from '../plan/internal-ca.ts';
 import { header, listener, staged, type RunnableDaemon } from './types.ts';
 
 // nginx: serves the site's static files itself and proxies everything else to the app servers
@@ -14,7 +15,8 @@ export const nginx: RunnableDaemon = {
   name: 'nginx',
   title: 'nginx, the web server',
   programs: { nginx: 'nginx-light', curl: 'curl' },
-  listens: (role) => (role === 'web' ? [listener('nginx', role, PORTS.http, 'entry')] : []),
+  // With TLS end to end, nginx also takes the load balancers' HTTPS.
+  listens: (role, _roles, { endToEnd }) => (role === 'web' ? [listener('nginx', role, PORTS.http, 'entry'), ...(endToEnd ? [listener('nginx', role, PORTS.https, 'entry')] : [])] : []),
   runsOn: (host) => host.roles.includes('web'),
   after: ['app'],
   render(context) {
@@ -25,6 +27,8 @@ export const nginx: RunnableDaemon = {
     const staticDir = join(paths.run, 'static');
     const temp = join(paths.run, 'tmp');
     const names = design.records.map((r) => r.fqdn);
+    const fromLbs = design.flows.filter((f) => f.to === host.name && f.purpose === 'proxy' && f.port === PORTS.https && f.network !== null).map((f) => host.addresses[f.network!]!);
+    const tlsBehind = fromLbs.length > 0 ? { addresses: [...new Set(fromLbs)], ...hostCertificate(context.stackPaths, host.name) } : null;
     const publicAddresses = design.networks.filter((n) => n.exposure === 'public' && host.addresses[n.name]).map((n) => host.addresses[n.name]!);
     const config = `${header('#', context, 'nginx')}
 daemon off;
@@ -67,7 +71,16 @@ ${publicAddresses.map((a) => `        ${a} none;`).join('\n')}
     }
 
     server {
-${listen.map((a) => `        listen ${a}:${PORTS.http} default_server;`).join('\n')}
+${listen.map((a) => `        listen ${a}:${PORTS.http} default_server;`).join('\n')}${
+  tlsBehind
+    ? `
+        # TLS end to end: the load balancers come over HTTPS, to this host's certificate from the stack's CA.
+${tlsBehind.addresses.map((a) => `        listen ${a}:${PORTS.https} ssl default_server;`).join('\n')}
+        ssl_certificate ${tlsBehind.cert};
+        ssl_certificate_key ${tlsBehind.key};
+        ssl_protocols TLSv1.2 TLSv1.3;`
+    : ''
+}
         server_name ${names.length > 0 ? names.join(' ') : design.domain};
 
         # Static files come from disk, never from the app.

@@ -1,7 +1,7 @@
 import type { ResolvedStack } from '../design/types.ts';
 import type { Listener, ListenerOptions } from '../design/ports.ts';
 import type { Role } from '../design/vocabulary.ts';
-import type { DaemonPaths } from '../plan/paths.ts';
+import type { DaemonPaths, StackPaths } from '../plan/paths.ts';
 import type { LabHost, Topology } from '../plan/topology.ts';
 
 // The one interface every daemon module implements. A module declares everything about its
@@ -86,6 +86,8 @@ export interface DaemonContext {
   readonly paths: DaemonPaths;
   /** Another daemon's paths: a load balancer's ACME client trusts the lab CA's certificate. */
   readonly pathsOf: (host: string, daemon: string) => DaemonPaths;
+  /** The stack's own locations: its internal CA and its hosts' certificates live in its volumes. */
+  readonly stackPaths: StackPaths;
   readonly secrets: Secrets;
   readonly install: Install;
   /** The design file's directory: a design's own app command runs there. */

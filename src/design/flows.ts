@@ -1,5 +1,5 @@
 import { hostListeners } from '../daemons/registry.ts';
-import { PORTS } from './ports.ts';
+import { listenerOptions, PORTS } from './ports.ts';
 import type { Flow, FlowPurpose, ResolvedHost, ResolvedPolicies, ResolvedRecord, VirtualIp } from './types.ts';
 import { CLIENT, type Role } from './vocabulary.ts';
 import type { NetworkInfo, Report } from './resolve-common.ts';
@@ -72,8 +72,10 @@ export function deriveFlows(input: FlowInputs, report: Report): Flow[] {
 
   const webs = withRole('web');
   const apps = withRole('app');
+  // With TLS end to end, the load balancers reach nginx over HTTPS.
+  const webPort = policies.tls && policies.tlsMode === 'end-to-end' ? PORTS.https : PORTS.http;
   for (const lb of withRole('lb')) {
-    for (const backend of webs.length ? webs : apps) add(lb, 'lb', backend, webs.length ? 'web' : 'app', webs.length ? PORTS.http : input.appPort, 'proxy');
+    for (const backend of webs.length ? webs : apps) add(lb, 'lb', backend, webs.length ? 'web' : 'app', webs.length ? webPort : input.appPort, 'proxy');
   }
   for (const web of webs) {
     // A web host that runs the app too talks to its own app only, as in the seeds' two-server design.
@@ -93,7 +95,7 @@ export function deriveFlows(input: FlowInputs, report: Report): Flow[] {
 
   for (const monitor of input.monitoring) {
     for (const host of hosts.filter((h) => h.monitored)) {
-      for (const listener of hostListeners(host.roles, { tls: policies.tls, monitored: true, alerting: policies.monitoring.alerting, appPort: input.appPort })) {
+      for (const listener of hostListeners(host.roles, listenerOptions(policies, input.appPort, true))) {
         if (listener.scraped) add(monitor, 'monitoring', host.name, listener.role, listener.port, 'metrics');
       }
     }

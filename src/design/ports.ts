@@ -1,3 +1,4 @@
+import type { ResolvedPolicies } from './types.ts';
 import type { Role } from './vocabulary.ts';
 
 // Every port number in one table. Which daemon listens on which of them, for which role, each
@@ -33,8 +34,15 @@ export interface Listener {
 
 export interface ListenerOptions {
   tls: boolean;
+  /** TLS on every hop behind the entry too (policies.tls: { mode: end-to-end }). */
+  endToEnd?: boolean;
   /** The app server's port, when the design names its own (app.port). */
   appPort?: number;
   monitored: boolean;
   alerting: boolean;
+}
+
+/** What a host of this stack listens on depends on these policies: one place that reads them. */
+export function listenerOptions(policies: ResolvedPolicies, appPort: number, monitored: boolean): ListenerOptions {
+  return { tls: policies.tls, endToEnd: policies.tls && policies.tlsMode === 'end-to-end', monitored, alerting: policies.monitoring.alerting, appPort };
 }

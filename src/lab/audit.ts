@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { judgeTestssl, testsslCommand, type TestsslFinding, type TlsCheck } from '../audit/tls.ts';
 import { hostListeners } from '../daemons/registry.ts';
+import { listenerOptions } from '../design/ports.ts';
 import { stackPaths } from '../plan/paths.ts';
 import { CLIENT } from '../design/vocabulary.ts';
 import { labError } from './errors.ts';
@@ -79,7 +80,7 @@ export async function audit(stack: string, home: string, target: Target, progres
       const argv = ['ss', '-H', '-ltnup'];
       const outcome = await target.run(namespaceOf(host.name)!, argv, { allowFailure: true, timeoutMs: 10_000 });
       if (outcome.exitCode !== 0) throw labError('command-failed', `ss failed inside ${host.name} (\`${argv.join(' ')}\`): ${outcome.stderr.trim()}`);
-      const declared = hostListeners(host.roles, { tls: design.policies.tls, monitored: host.monitored, alerting: design.policies.monitoring.alerting, appPort: design.app.port });
+      const declared = hostListeners(host.roles, listenerOptions(design.policies, design.app.port, host.monitored));
       return { host: host.name, verdicts: judgeListening(parseListening(outcome.stdout), declared) };
     }),
   );

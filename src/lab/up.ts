@@ -108,6 +108,11 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
       }
     });
     const made = plan! as LabPlan;
+    if (made.internalCa) {
+      target.writeFile(made.internalCa.script);
+      await target.machine(made.internalCa.run);
+      say(`  + the stack's internal CA and its hosts' certificates, for TLS behind the load balancers (kept in ${made.paths.volumes})`);
+    }
     // Before any daemon starts, so that no port is ever open that the design does not have.
     await loadFirewalls(target, made.firewalls);
     if (made.firewalls.length > 0) say(`  + firewalls from the flows on ${made.firewalls.map((f) => f.host).join(', ')}: input and output dropped but for the design's flows`);
@@ -184,6 +189,11 @@ async function applyChange(design: ResolvedStack, plan: LabPlan, state: StackSta
   const current = JSON.parse(readFileSync(specFile, 'utf8')) as SpecFile;
   const changes = changesBetween(current.specs, plan.daemons);
   const removed = current.specs.filter((s) => !plan.daemons.some((d) => d.host === s.host && d.daemon === s.daemon));
+  // Certificates a changed design needs (TLS end to end turned on) are made first; what exists is kept.
+  if (plan.internalCa) {
+    target.writeFile(plan.internalCa.script);
+    await target.machine(plan.internalCa.run);
+  }
   const firewalls = plan.firewalls.filter((f) => !existsSync(f.file.path) || readFileSync(f.file.path, 'utf8') !== f.file.content);
   await checkFirewalls(target, firewalls);
   await validateConfigs(target, changes.map((c) => c.spec));

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ResolvedStack } from '../design/types.ts';
-import { PORTS } from '../design/ports.ts';
+import { listenerOptions } from '../design/ports.ts';
 import { allDaemons, hostListeners, runnableDaemons } from '../daemons/registry.ts';
 import type { DaemonSpec, Install, RenderedFile, Secrets } from '../daemons/types.ts';
 import { firewallPlan, type HostFirewall } from './firewall.ts';
+import { endToEnd, internalCaPlan, type InternalCa } from './internal-ca.ts';
 import { daemonPaths, netnsEtc, stackPaths, type StackPaths } from './paths.ts';
 import { topology, type Topology } from './topology.ts';
 
@@ -25,6 +26,8 @@ export interface LabPlan {
   readonly unrun: readonly { readonly host: string; readonly daemon: string }[];
   /** The daemons in start order: each wave starts once every daemon of the earlier waves is ready. */
   readonly waves: readonly (readonly DaemonSpec[])[];
+  /** The stack's own CA and its hosts' certificates, for TLS end to end; made before any daemon starts. */
+  readonly internalCa: InternalCa | null;
   /** Each firewalled host's ruleset, loaded after the network and before any daemon starts. */
   readonly firewalls: readonly HostFirewall[];
   /** Other parts of the design the lab does not carry out yet, one sentence each. */
@@ -61,7 +64,7 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   const daemons = wiring.hosts.flatMap((host) =>
     runnableDaemons()
       .filter((d) => d.runsOn(host, design))
-      .map((d) => d.render({ design, topology: wiring, host, paths: daemonPaths(paths, host.name, d.name), pathsOf: (other, daemon) => daemonPaths(paths, other, daemon), secrets: options.secrets, install: options.install, designDir: options.designDir ?? options.install.repoRoot })),
+      .map((d) => d.render({ design, topology: wiring, host, paths: daemonPaths(paths, host.name, d.name), pathsOf: (other, daemon) => daemonPaths(paths, other, daemon), stackPaths: paths, secrets: options.secrets, install: options.install, designDir: options.designDir ?? options.install.repoRoot })),
   );
   const resolvConfs = wiring.hosts
     .filter((h) => h.resolver)
@@ -71,21 +74,29 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   const gaps = [
     ...design.virtualIps.map((v) => `virtual IP ${v.address} of ${v.holders.join(' and ')} is not held yet (keepalived comes later): names that point at it do not answer`),
     ...(design.policies.tls && !design.hosts.some((h) => h.roles.includes('lb')) ? ['TLS is not terminated yet without a load balancer: nginx serves port 80 only'] : []),
-    ...(design.policies.tls && design.policies.tlsMode === 'end-to-end' ? ['TLS ends at the load balancers for now: behind them (nginx, the app, MariaDB and its replication) traffic is still plain'] : []),
+    ...(endToEnd(design) ? plainHopsLeft(design) : []),
     ...(design.policies.db.replication === 'semi-sync' ? ['replication is asynchronous for now, not semi-sync'] : []),
     ...(design.policies.db.failover === 'automatic' ? ['no automatic database failover yet: a lost primary stops writes until it is back'] : []),
   ];
   const firewalls = firewallPlan(design, wiring, paths);
+  const internalCa = internalCaPlan(design, wiring, paths);
   const unserved = unservedPorts(design, unrun);
-  const fingerprint = createHash('sha256').update(JSON.stringify({ wiring, daemons, resolvConfs, firewalls })).digest('hex').slice(0, 16);
-  return { stack, fingerprint, paths, topology: wiring, daemons, waves: startWaves(daemons), resolvConfs, network, firewalls, unrun, gaps, unserved };
+  const fingerprint = createHash('sha256').update(JSON.stringify({ wiring, daemons, resolvConfs, firewalls, internalCa })).digest('hex').slice(0, 16);
+  return { stack, fingerprint, paths, topology: wiring, daemons, waves: startWaves(daemons), resolvConfs, network, firewalls, internalCa, unrun, gaps, unserved };
+}
+
+/** With TLS end to end, the hops the lab does not encrypt yet: the app's own HTTP, and Redis. */
+function plainHopsLeft(design: ResolvedStack): string[] {
+  const plain = design.flows.filter((f) => f.network !== null && (f.purpose === 'app' || (f.purpose === 'proxy' && f.toRole === 'app') || f.purpose === 'cache'));
+  if (plain.length === 0) return [];
+  const hops = [...new Set(plain.map((f) => `${f.fromRole} → ${f.toRole}`))];
+  return [`TLS end to end covers lb → nginx and every MySQL connection; ${hops.join(', ')} still travel${hops.length === 1 ? 's' : ''} in clear (the app server speaks plain HTTP, Redis comes later)`];
 }
 
 /** The listeners of daemons the lab does not run yet. */
 function unservedPorts(design: ResolvedStack, unrun: LabPlan['unrun']): Unserved[] {
   return design.hosts.flatMap((host) => {
-    const options = { tls: design.policies.tls, monitored: host.monitored, alerting: design.policies.monitoring.alerting, appPort: design.app.port };
-    return hostListeners(host.roles, options).flatMap((l): Unserved[] => {
+    return hostListeners(host.roles, listenerOptions(design.policies, design.app.port, host.monitored)).flatMap((l): Unserved[] => {
       if (unrun.some((u) => u.host === host.name && u.daemon === l.daemon)) return [{ host: host.name, protocol: l.protocol, port: l.port, why: `the lab does not run ${l.daemon} yet` }];
       return [];
     });

@@ -174,3 +174,57 @@ describe('secured: a firewall on every host, from the flows, proven by audit', {
     }
   });
 });
+
+describe('secured with TLS end to end: HTTPS to nginx, and MySQL over TLS only', { skip: SKIP_LAB }, () => {
+  const e2e = 'it-e2e';
+  const dir = mkdtempSync(join(tmpdir(), 'webstack-e2e-'));
+  const design = join(dir, 'e2e.yaml');
+  const mariadb = (host: string, ...args: string[]) => inHost(e2e, host, 'mariadb', ...args);
+  before(() => {
+    removeStack(e2e);
+    const blueprint = parse(readFileSync(blueprintFile('secured'), 'utf8'));
+    writeFileSync(design, stringify({ ...blueprint, policies: { ...blueprint.policies, tls: { mode: 'end-to-end' } } }));
+    expectOk(webstack('up', design, '--name', e2e), 'up');
+  });
+  after(() => {
+    removeStack(e2e);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a plain connection to MariaDB is refused; a verified TLS one works; the app and replication use TLS', () => {
+    const secrets = JSON.parse(readFileSync(join(home, e2e, 'volumes', 'secrets.json'), 'utf8'));
+    const ca = join(home, e2e, 'volumes', 'ca', 'ca.pem');
+    const login = ['-h', '10.71.64.11', '-u', 'foobar', `-p${secrets.dbPassword}`];
+    const plain = mariadb('server-02', ...login, '--skip-ssl', '-e', 'SELECT 1');
+    assert.notEqual(plain.code, 0, 'a plain-text login is refused');
+    const tls = expectOk(mariadb('server-02', ...login, '--ssl', `--ssl-ca=${ca}`, '--ssl-verify-server-cert', '-N', '-e', "SHOW STATUS LIKE 'Ssl_cipher'"), 'TLS login').stdout;
+    assert.match(tls, /^Ssl_cipher\s+TLS_/m);
+    // The app works, so its connections are TLS: the server takes no other.
+    assert.equal(expectOk(inHost(e2e, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'https://www.foobar.com/api/posts'), 'GET').stdout, '200');
+    const accepted = expectOk(inHost(e2e, 'server-01', 'mariadb', `--defaults-file=${join(home, e2e, 'config', 'server-01', 'mariadb', 'my.cnf')}`, '-N', '-e', "SHOW GLOBAL STATUS LIKE 'Ssl_accepts'"), 'status').stdout;
+    assert.ok(Number(accepted.trim().split(/\s+/)[1]) > 0, accepted);
+    const replica = expectOk(inHost(e2e, 'server-02', 'mariadb', `--defaults-file=${join(home, e2e, 'config', 'server-02', 'mariadb', 'my.cnf')}`, '-e', 'SHOW SLAVE STATUS\\G'), 'replica').stdout;
+    assert.match(replica, /Slave_IO_Running: Yes/);
+    assert.match(replica, /Master_SSL_Allowed: Yes/);
+    assert.match(replica, /Master_SSL_Verify_Server_Cert: Yes/);
+  });
+
+  test('the load balancer reaches nginx over HTTPS, verified against the stack CA, and not over HTTP', () => {
+    const ca = join(home, e2e, 'volumes', 'ca', 'ca.pem');
+    assert.equal(expectOk(inHost(e2e, 'lb-01', 'curl', '-s', '--cacert', ca, '-o', '/dev/null', '-w', '%{http_code}', 'https://10.71.64.11/static/style.css'), 'HTTPS to nginx').stdout, '200');
+    assert.notEqual(inHost(e2e, 'lb-01', 'curl', '-s', '--max-time', '1', 'http://10.71.64.11/static/style.css').code, 0, 'plain HTTP to nginx is no flow');
+    const status = JSON.parse(expectOk(webstack('status', '--stack', e2e, '--json'), 'status').stdout);
+    const servers = status.hosts.find((h: { name: string }) => h.name === 'lb-01').daemons.find((d: { name: string }) => d.name === 'haproxy').observed.details.servers;
+    assert.deepEqual(servers.map((s: { server: string; status: string; check: string }) => `${s.server} ${s.status} ${s.check}`), ['server-01 UP L7OK', 'server-02 UP L7OK']);
+    assert.match(readFileSync(join(home, e2e, 'config', 'lb-01', 'haproxy', 'haproxy.cfg'), 'utf8'), /server server-01 10\.71\.64\.11:443 ssl verify required/);
+  });
+
+  test('audit passes: the flows are on 443 now, and TLS is as it should be', () => {
+    const { code, report } = (() => {
+      const run = webstack('audit', '--stack', e2e, '--json');
+      return { code: run.code, report: JSON.parse(run.stdout) as AuditReport };
+    })();
+    assert.equal(code, 0, JSON.stringify(report.scans.filter((s) => s.verdicts.some((v) => v.verdict === 'fail'))));
+    assert.equal(report.scans.find((s) => s.from === 'lb-01' && s.to === 'server-01')?.verdicts.find((v) => v.port === 443)?.verdict, 'pass');
+  });
+});

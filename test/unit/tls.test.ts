@@ -118,3 +118,38 @@ describe('reading testssl.sh and openssl', () => {
     assert.deepEqual(parseCertificate('lb-01', text), { holder: 'lb-01', names: ['www.foobar.com', 'foobar.com'], subject: 'CN = www.foobar.com', issuer: 'CN = Pebble Intermediate CA 60c214', notAfter: 'Nov 23 16:57:56 2031 GMT', serial: '49D70C7D0ADC383C' });
   });
 });
+
+describe('TLS end to end (ha)', () => {
+  it('sends the load balancers to nginx on 443, verifying each server against the stack CA by name', async () => {
+    const ha = await planOf('ha');
+    const cfg = fileOf(ha, 'lb-01', 'haproxy', 'haproxy.cfg');
+    assert.match(cfg, /server web-01 10\.71\.128\.12:443 ssl verify required ca-file \/var\/lib\/webstack\/ha\/volumes\/ca\/ca\.pem verifyhost web-01/);
+    const nginx = fileOf(ha, 'web-01', 'nginx', 'nginx.conf');
+    assert.match(nginx, /listen 10\.71\.128\.12:443 ssl default_server;\n\s+ssl_certificate \/var\/lib\/webstack\/ha\/volumes\/web-01\/tls\/cert\.pem;/);
+    const { stack } = await loadDesign('ha');
+    assert.deepEqual([...new Set(stack.flows.filter((f) => f.purpose === 'proxy').map((f) => f.port))], [443]);
+  });
+
+  it('makes MariaDB take TLS only, its users too, and the app and the replica verify the server', async () => {
+    const ha = await planOf('ha');
+    const cnf = fileOf(ha, 'db-01', 'mariadb', 'my.cnf');
+    assert.match(cnf, /require_secure_transport = ON/);
+    assert.match(cnf, /ssl_cert = \/var\/lib\/webstack\/ha\/volumes\/db-01\/tls\/cert\.pem/);
+    assert.match(fileOf(ha, 'db-01', 'mariadb', 'init.sql'), /ALTER USER 'replication'@'%' IDENTIFIED BY '[^']+' REQUIRE SSL;/);
+    assert.match(fileOf(ha, 'db-02', 'mariadb', 'replication.sql'), /MASTER_SSL = 1, MASTER_SSL_CA = '\/var\/lib\/webstack\/ha\/volumes\/ca\/ca\.pem', MASTER_SSL_VERIFY_SERVER_CERT = 1/);
+    assert.equal(JSON.parse(fileOf(ha, 'app-01', 'app', 'app.json')).database.tlsCa, '/var/lib/webstack/ha/volumes/ca/ca.pem');
+    assert.doesNotMatch(fileOf(await planOf('secured'), 'server-01', 'mariadb', 'my.cnf'), /ssl|secure_transport/);
+  });
+
+  it("keeps the stack's CA and each certificate: made only when missing, or when a host's names change", async () => {
+    const ha = await planOf('ha');
+    const script = ha.internalCa!.script.content;
+    assert.match(script, /if \[ ! -e \/var\/lib\/webstack\/ha\/volumes\/ca\/ca\.pem \]; then/);
+    assert.match(script, /if \[ -e "\$cert" \] && \[ "\$\(cat "\$dir\/names" 2>\/dev\/null\)" = "\$sans" \]; then return; fi/);
+    assert.match(script, /^leaf db-01 'DNS:db-01,IP:10\.71\.128\.16,IP:127\.0\.0\.1' \S+ \S+ mysql$/m);
+    assert.match(script, /^leaf web-01 'DNS:web-01,IP:10\.71\.128\.12,IP:127\.0\.0\.1' \S+ \S+ root$/m);
+    assert.equal((await planOf('secured')).internalCa, null);
+    // What the lab does not encrypt yet is said, not hidden.
+    assert.ok(ha.gaps.some((g) => /web → app, app → cache still travel in clear/.test(g)), ha.gaps.join('\n'));
+  });
+});
