@@ -32,6 +32,8 @@ export const AppConfigSchema = z.strictObject({
   healthPath: z.string().startsWith('/').default('/healthz'),
   /** Longer than the proxy's idle timeout, so the proxy, not the app, closes idle connections. */
   keepAliveTimeoutMs: z.number().int().positive(),
+  /** With TLS end to end: serve HTTPS only, with this certificate and key (PEM files). */
+  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
 });
 
 export type AppConfig = z.infer<typeof AppConfigSchema>;

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,8 +39,10 @@ for (let attempt = 1; ; attempt++) {
 store.startMonitoring();
 
 const app = createApp({ store, hostName: config.host, secret: config.secret, siteName: config.siteName, readYourWritesSeconds: config.readYourWritesSeconds, healthPath: config.healthPath, logger });
-const server = serve({ fetch: app.fetch, hostname: config.listen, port: config.port }, (info) =>
-  logger.info({ address: info.address, port: info.port }, 'listening'),
+// With TLS end to end, HTTPS only, with the host's certificate from the stack's CA.
+const tls = config.tls ? { createServer: createHttpsServer, serverOptions: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {};
+const server = serve({ fetch: app.fetch, hostname: config.listen, port: config.port, ...tls }, (info) =>
+  logger.info({ address: info.address, port: info.port, tls: Boolean(config.tls) }, 'listening'),
 ) as Server;
 server.keepAliveTimeout = config.keepAliveTimeoutMs;
 server.headersTimeout = config.keepAliveTimeoutMs + 1000;

@@ -5,7 +5,7 @@ import { READ_YOUR_WRITES_S } from '../app/defaults.ts';
 import { bindAddresses, LOOPBACK, targetsOf } from './listeners.ts';
 import { APP_DATABASE, APP_USER } from './mariadb.ts';
 import { programCommand } from '../entry.ts';
-import { endToEnd, internalCaFile } from '../plan/internal-ca.ts';
+import { appServesTls, endToEnd, hostCertificate, internalCaFile } from '../plan/internal-ca.ts';
 import { listener, type RunnableDaemon } from './types.ts';
 
 // The application server, one per app host: the foobar app from this repository, or the command
@@ -72,6 +72,7 @@ export const app: RunnableDaemon = {
         readiness: { kind: 'http', url: `http://${probeAddress}:${port}${design.policies.healthChecks.path}` },
       };
     }
+    const tls = appServesTls(design, host.name);
     const config: AppConfig = {
       host: host.name,
       listen,
@@ -91,6 +92,7 @@ export const app: RunnableDaemon = {
       readYourWritesSeconds: READ_YOUR_WRITES_S,
       healthPath: design.policies.healthChecks.path,
       keepAliveTimeoutMs: APP_KEEPALIVE_MS,
+      ...(tls ? { tls: hostCertificate(context.stackPaths, host.name) } : {}),
     };
     const configFile = join(paths.config, 'app.json');
     return {
@@ -98,7 +100,9 @@ export const app: RunnableDaemon = {
       command: [...programCommand(install.node, install.repoRoot, 'app/main', install.compiled), configFile],
       cwd: install.repoRoot,
       files: [{ path: configFile, content: JSON.stringify(config, null, 2) + '\n', mode: 0o600 }],
-      readiness: { kind: 'http', url: `http://${probeAddress}:${port}${design.policies.healthChecks.path}` },
+      readiness: tls
+        ? { kind: 'http', url: `https://${probeAddress}:${port}${design.policies.healthChecks.path}`, ca: internalCaFile(context.stackPaths) }
+        : { kind: 'http', url: `http://${probeAddress}:${port}${design.policies.healthChecks.path}` },
     };
   },
 };

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import { LOOPBACK, targetsOf } from './listeners.ts';
-import { internalCaFile } from '../plan/internal-ca.ts';
+import { appServesTls, internalCaFile } from '../plan/internal-ca.ts';
 import type { LabHost } from '../plan/topology.ts';
 import { ACME_UPDATE_KEY } from './dns.ts';
 import { acmeDirectory, acmeServerCertificate, authoritativeServer } from './pebble.ts';
@@ -114,7 +114,7 @@ ${
     default-server check inter ${checks.intervalMs}ms fastinter ${fastInterval}ms downinter ${checks.intervalMs}ms fall ${checks.fall} rise ${checks.rise}
 `
     : '    # Health checks are off in the design: a dead server is found by failed requests only.\n'
-}${backends.map((b) => `    server ${b.host} ${b.address}:${backendPort}${backendPort === PORTS.https ? ` ssl verify required ca-file ${internalCaFile(context.stackPaths)} verifyhost ${b.host} alpn http/1.1` : ''}`).join('\n')}
+}${backends.map((b) => `    server ${b.host} ${b.address}:${backendPort}${backendPort === PORTS.https || appServesTls(design, b.host) ? ` ssl verify required ca-file ${internalCaFile(context.stackPaths)} verifyhost ${b.host} alpn http/1.1` : ''}`).join('\n')}
 
 frontend stats
 ${stats.map((a) => `    bind ${a}:${PORTS.haproxyStats}`).join('\n')}

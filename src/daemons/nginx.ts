@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import { bindAddresses, targetsOf } from './listeners.ts';
-import { hostCertificate } from '../plan/internal-ca.ts';
+import { APP_SERVICE_NAME, appServesTls, hostCertificate, internalCaFile } from '../plan/internal-ca.ts';
 import { header, listener, staged, type RunnableDaemon } from './types.ts';
 
 // nginx: serves the site's static files itself and proxies everything else to the app servers
@@ -24,6 +24,7 @@ export const nginx: RunnableDaemon = {
     const binds = bindAddresses(design, host, 'web').filter((a) => a !== '127.0.0.1');
     const listen = binds.length > 0 ? binds : Object.values(host.addresses);
     const apps = targetsOf(design, host.name, 'app');
+    const appTls = apps.length > 0 && apps.every((a) => appServesTls(design, a.host));
     const staticDir = join(paths.run, 'static');
     const temp = join(paths.run, 'tmp');
     const names = design.records.map((r) => r.fqdn);
@@ -90,7 +91,17 @@ ${tlsBehind.addresses.map((a) => `        listen ${a}:${PORTS.https} ssl default
         }
 
         location / {
-            proxy_pass http://foobar_app;
+            proxy_pass ${appTls ? 'https' : 'http'}://foobar_app;${
+  appTls
+    ? `
+            # TLS end to end: the app servers are verified against the stack's CA, by their service name.
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate ${internalCaFile(context.stackPaths)};
+            proxy_ssl_name ${APP_SERVICE_NAME};
+            proxy_ssl_protocols TLSv1.2 TLSv1.3;
+            proxy_ssl_session_reuse on;`
+    : ''
+}
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $host;

@@ -14,7 +14,7 @@ import type { LabHost, Topology } from '../plan/topology.ts';
 /** How the supervisor knows a daemon is ready to serve, run from inside the daemon's host. */
 export type Probe =
   | { readonly kind: 'tcp'; readonly address: string; readonly port: number }
-  | { readonly kind: 'http'; readonly url: string }
+  | { readonly kind: 'http'; readonly url: string; /** For https: the CA to verify the server against. */ readonly ca?: string }
   | { readonly kind: 'dns'; readonly server: string; readonly name: string };
 
 export interface RenderedFile {

@@ -23,9 +23,20 @@ export function endToEnd(design: ResolvedStack): boolean {
   return design.policies.tls && design.policies.tlsMode === 'end-to-end';
 }
 
-/** Hosts that serve an internal hop over TLS: nginx behind a load balancer, and the databases. */
+/**
+ * Whether a host's app server speaks HTTPS: with TLS end to end, webstack's own app does when
+ * anything reaches it over a network. A design's own app command speaks what it speaks.
+ */
+export function appServesTls(design: ResolvedStack, host: string): boolean {
+  return endToEnd(design) && design.app.command === null && design.flows.some((f) => f.to === host && f.toRole === 'app' && f.network !== null);
+}
+
+/** The name every app server's certificate carries, so that nginx verifies any of them as one upstream. */
+export const APP_SERVICE_NAME = 'app';
+
+/** Hosts that serve an internal hop over TLS: nginx behind a load balancer, the app servers, and the databases. */
 function servers(design: ResolvedStack, wiring: Topology): LabHost[] {
-  return wiring.hosts.filter((h) => h.kind === 'design' && h.roles.some((r) => r === 'web' || r === 'db-primary' || r === 'db-replica'));
+  return wiring.hosts.filter((h) => h.kind === 'design' && (h.roles.some((r) => r === 'web' || r === 'db-primary' || r === 'db-replica') || appServesTls(design, h.name)));
 }
 
 export interface InternalCa {
@@ -42,7 +53,8 @@ export function internalCaPlan(design: ResolvedStack, wiring: Topology, paths: S
   const leaves = servers(design, wiring).map((h) => {
     // Names a peer may use: the host's name, each of its addresses, and loopback for its own
     // clients (MariaDB requires TLS of every TCP connection, a local app's included).
-    const sans = [`DNS:${h.name}`, ...Object.values(h.addresses).map((a) => `IP:${a}`), 'IP:127.0.0.1'].join(',');
+    const service = appServesTls(design, h.name) ? [`DNS:${APP_SERVICE_NAME}`] : [];
+    const sans = [`DNS:${h.name}`, ...service, ...Object.values(h.addresses).map((a) => `IP:${a}`), 'IP:127.0.0.1'].join(',');
     const { cert, key } = hostCertificate(paths, h.name);
     // MariaDB reads its key as the mysql user.
     const group = h.roles.some((r) => r === 'db-primary' || r === 'db-replica') ? 'mysql' : 'root';

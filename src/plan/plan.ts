@@ -5,7 +5,7 @@ import { listenerOptions } from '../design/ports.ts';
 import { allDaemons, hostListeners, runnableDaemons } from '../daemons/registry.ts';
 import type { DaemonSpec, Install, RenderedFile, Secrets } from '../daemons/types.ts';
 import { firewallPlan, type HostFirewall } from './firewall.ts';
-import { endToEnd, internalCaPlan, type InternalCa } from './internal-ca.ts';
+import { appServesTls, endToEnd, internalCaPlan, type InternalCa } from './internal-ca.ts';
 import { daemonPaths, netnsEtc, stackPaths, type StackPaths } from './paths.ts';
 import { topology, type Topology } from './topology.ts';
 
@@ -85,12 +85,12 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   return { stack, fingerprint, paths, topology: wiring, daemons, waves: startWaves(daemons), resolvConfs, network, firewalls, internalCa, unrun, gaps, unserved };
 }
 
-/** With TLS end to end, the hops the lab does not encrypt yet: the app's own HTTP, and Redis. */
+/** With TLS end to end, the hops the lab does not encrypt yet: a design's own app server, and Redis. */
 function plainHopsLeft(design: ResolvedStack): string[] {
-  const plain = design.flows.filter((f) => f.network !== null && (f.purpose === 'app' || (f.purpose === 'proxy' && f.toRole === 'app') || f.purpose === 'cache'));
+  const plain = design.flows.filter((f) => f.network !== null && ((f.toRole === 'app' && !appServesTls(design, f.to)) || f.purpose === 'cache'));
   if (plain.length === 0) return [];
   const hops = [...new Set(plain.map((f) => `${f.fromRole} → ${f.toRole}`))];
-  return [`TLS end to end covers lb → nginx and every MySQL connection; ${hops.join(', ')} still travel${hops.length === 1 ? 's' : ''} in clear (the app server speaks plain HTTP, Redis comes later)`];
+  return [`TLS end to end leaves ${hops.join(', ')} in clear for now (${[design.app.command ? "the design's own app server speaks plain HTTP" : '', plain.some((f) => f.purpose === 'cache') ? 'the lab does not run Redis yet' : ''].filter(Boolean).join('; ')})`];
 }
 
 /** The listeners of daemons the lab does not run yet. */

@@ -9,7 +9,7 @@ export function probeCommand(probe: Probe): string[] {
       // bash's /dev/tcp: a connect and nothing else, with no extra package.
       return ['bash', '-c', `exec 3<>/dev/tcp/${probe.address}/${probe.port}`];
     case 'http':
-      return ['curl', '--silent', '--fail', '--output', '/dev/null', '--max-time', '2', probe.url];
+      return ['curl', '--silent', '--fail', '--output', '/dev/null', '--max-time', '2', ...(probe.ca ? ['--cacert', probe.ca] : []), probe.url];
     case 'dns':
       // +norecurse: an authoritative answer or nothing.
       return ['dig', '+norecurse', '+time=1', '+tries=1', '+short', `@${probe.server}`, probe.name, 'SOA'];

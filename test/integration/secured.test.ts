@@ -219,6 +219,13 @@ describe('secured with TLS end to end: HTTPS to nginx, and MySQL over TLS only',
     assert.match(readFileSync(join(home, e2e, 'config', 'lb-01', 'haproxy', 'haproxy.cfg'), 'utf8'), /server server-01 10\.71\.64\.11:443 ssl verify required/);
   });
 
+  test('the app server speaks HTTPS only, and nginx reaches it so', () => {
+    const ca = join(home, e2e, 'volumes', 'ca', 'ca.pem');
+    assert.match(expectOk(inHost(e2e, 'server-01', 'curl', '-s', '--cacert', ca, 'https://127.0.0.1:8000/healthz'), 'HTTPS to the app').stdout, /"status":"ok"/);
+    assert.notEqual(inHost(e2e, 'server-01', 'curl', '-s', '--max-time', '2', 'http://127.0.0.1:8000/healthz').code, 0, 'plain HTTP to the app');
+    assert.match(readFileSync(join(home, e2e, 'config', 'server-01', 'nginx', 'nginx.conf'), 'utf8'), /proxy_pass https:\/\/foobar_app;/);
+  });
+
   test('audit passes: the flows are on 443 now, and TLS is as it should be', () => {
     const { code, report } = (() => {
       const run = webstack('audit', '--stack', e2e, '--json');

@@ -31,6 +31,10 @@ describe('rendered daemon configs', () => {
           assertGolden(`golden/${blueprint}/lab/${d.host}/${d.daemon}/${basename(f.path)}`, f.content);
         }
       }
+      if (plan.internalCa) {
+        summary.push(`internal CA: ${plan.internalCa.run.join(' ')}`);
+        assertGolden(`golden/${blueprint}/lab/internal-ca.sh`, plan.internalCa.script.content);
+      }
       for (const fw of plan.firewalls) {
         summary.push(`firewall ${fw.host}: ${fw.apply.join(' ')} (checked by ${fw.check.join(' ')})`);
         assertGolden(`golden/${blueprint}/lab/${fw.host}/firewall.nft`, fw.file.content);

@@ -120,6 +120,16 @@ describe('reading testssl.sh and openssl', () => {
 });
 
 describe('TLS end to end (ha)', () => {
+  it('has nginx reach the app servers over HTTPS, verified by their service name, and the app serve HTTPS', async () => {
+    const ha = await planOf('ha');
+    const nginx = fileOf(ha, 'web-01', 'nginx', 'nginx.conf');
+    assert.match(nginx, /proxy_pass https:\/\/foobar_app;\n.*\n\s+proxy_ssl_verify on;\n\s+proxy_ssl_trusted_certificate \/var\/lib\/webstack\/ha\/volumes\/ca\/ca\.pem;\n\s+proxy_ssl_name app;/);
+    const app = JSON.parse(fileOf(ha, 'app-01', 'app', 'app.json'));
+    assert.deepEqual(app.tls, { cert: '/var/lib/webstack/ha/volumes/app-01/tls/cert.pem', key: '/var/lib/webstack/ha/volumes/app-01/tls/key.pem' });
+    const spec = ha.daemons.find((d) => d.host === 'app-01' && d.daemon === 'app')!;
+    assert.deepEqual(spec.readiness, { kind: 'http', url: 'https://10.71.128.14:8000/healthz', ca: '/var/lib/webstack/ha/volumes/ca/ca.pem' });
+  });
+
   it('sends the load balancers to nginx on 443, verifying each server against the stack CA by name', async () => {
     const ha = await planOf('ha');
     const cfg = fileOf(ha, 'lb-01', 'haproxy', 'haproxy.cfg');
@@ -148,8 +158,9 @@ describe('TLS end to end (ha)', () => {
     assert.match(script, /if \[ -e "\$cert" \] && \[ "\$\(cat "\$dir\/names" 2>\/dev\/null\)" = "\$sans" \]; then return; fi/);
     assert.match(script, /^leaf db-01 'DNS:db-01,IP:10\.71\.128\.16,IP:127\.0\.0\.1' \S+ \S+ mysql$/m);
     assert.match(script, /^leaf web-01 'DNS:web-01,IP:10\.71\.128\.12,IP:127\.0\.0\.1' \S+ \S+ root$/m);
+    assert.match(script, /^leaf app-01 'DNS:app-01,DNS:app,IP:10\.71\.128\.14,IP:127\.0\.0\.1' \S+ \S+ root$/m);
     assert.equal((await planOf('secured')).internalCa, null);
     // What the lab does not encrypt yet is said, not hidden.
-    assert.ok(ha.gaps.some((g) => /web → app, app → cache still travel in clear/.test(g)), ha.gaps.join('\n'));
+    assert.ok(ha.gaps.some((g) => g === 'TLS end to end leaves app → cache in clear for now (the lab does not run Redis yet)'), ha.gaps.join('\n'));
   });
 });
