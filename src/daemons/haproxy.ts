@@ -193,6 +193,10 @@ export RFC2136_TSIG_KEY=${ACME_UPDATE_KEY}
 export RFC2136_TSIG_SECRET=${secrets.dnsUpdateKey}
 export RFC2136_TTL=10 RFC2136_PROPAGATION_TIMEOUT=30 RFC2136_POLLING_INTERVAL=1
 command=\${1:-run}
+# One order at a time for the whole stack: lego replaces the challenge's TXT record set, so two
+# load balancers validating the same name at once would each remove the other's answer.
+exec 9>${join(context.stackPaths.run, 'acme.lock')}
+flock --timeout 120 9
 extra=()
 # A renewal asked for by hand renews whatever the expiry, and now (lego waits at random otherwise, as cron jobs should).
 if [ "$command" = renew ]; then extra=(--days 100000 --no-random-sleep); fi

@@ -49,6 +49,8 @@ describe('TLS terminated at the load balancer', () => {
       assert.match(script, /--server https:\/\/203\.0\.113\.100:14000\/dir/);
       assert.match(script, /--dns rfc2136 --dns\.resolvers 203\.0\.113\.99:53 --dns\.disable-cp --domains www\.foobar\.com/);
       assert.match(script, /RFC2136_TSIG_KEY=acme-update/);
+      // Both load balancers order a certificate for www: one order at a time, or each would erase the other's challenge.
+      assert.match(script, /exec 9>\/var\/lib\/webstack\/scaled\/run\/acme\.lock\nflock --timeout 120 9\n/);
       assert.match(script, /LEGO_CA_CERTIFICATES=\/var\/lib\/webstack\/scaled\/run\/acme\/pebble\/server-cert\.pem/);
     }
     const distributed = await planOf('distributed');

@@ -10,6 +10,10 @@ export RFC2136_TSIG_KEY=acme-update
 export RFC2136_TSIG_SECRET=ZG5zLXVwZGF0ZS1rZXktZm9yLXRlc3RzLTAxMjM0NTY=
 export RFC2136_TTL=10 RFC2136_PROPAGATION_TIMEOUT=30 RFC2136_POLLING_INTERVAL=1
 command=${1:-run}
+# One order at a time for the whole stack: lego replaces the challenge's TXT record set, so two
+# load balancers validating the same name at once would each remove the other's answer.
+exec 9>/var/lib/webstack/scaled/run/acme.lock
+flock --timeout 120 9
 extra=()
 # A renewal asked for by hand renews whatever the expiry, and now (lego waits at random otherwise, as cron jobs should).
 if [ "$command" = renew ]; then extra=(--days 100000 --no-random-sleep); fi
