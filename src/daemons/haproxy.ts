@@ -52,6 +52,9 @@ export const haproxy: RunnableDaemon = {
     const fastInterval = Math.max(50, Math.round(checks.intervalMs / 10));
     const hostHeader = design.records.find((r) => r.name === design.entry)?.fqdn ?? design.domain;
     const acme = context.topology.hosts.find((h) => h.kind === 'acme');
+    // A virtual IP this host may hold: bound now (transparent: before it is local), served once keepalived brings it here.
+    const vips = design.virtualIps.filter((v) => v.holders.includes(host.name)).map((v) => v.address);
+    const vipBinds = (port: number, options = '') => vips.map((v) => `\n    bind ${v}:${port} transparent${options}`).join('');
     const tls = acme ? certificate(context, acme) : null;
     const config = `${header('#', context, 'haproxy')}
 global
@@ -87,10 +90,10 @@ defaults
     retry-on conn-failure empty-response response-timeout
 
 frontend www
-${front.map((a) => `    bind ${a}:${PORTS.http}`).join('\n')}${
+${front.map((a) => `    bind ${a}:${PORTS.http}`).join('\n')}${vipBinds(PORTS.http)}${
   tls
     ? `
-${front.map((a) => `    bind ${a}:${PORTS.https} ssl crt "\${${SITE_PEM_VARIABLE}}" alpn h2,http/1.1`).join('\n')}
+${front.map((a) => `    bind ${a}:${PORTS.https} ssl crt "\${${SITE_PEM_VARIABLE}}" alpn h2,http/1.1`).join('\n')}${vipBinds(PORTS.https, ` ssl crt "\${${SITE_PEM_VARIABLE}}" alpn h2,http/1.1`)}
     # Port 80 only sends people to HTTPS; HTTPS tells browsers to come back that way for a year.
     http-request redirect scheme https code 301 unless { ssl_fc }
     http-response set-header Strict-Transport-Security "max-age=${HSTS_MAX_AGE_S}" if { ssl_fc }`

@@ -3,6 +3,7 @@ import type { Role } from '../design/vocabulary.ts';
 import { app } from './app.ts';
 import { dns } from './dns.ts';
 import { haproxy } from './haproxy.ts';
+import { keepalived } from './keepalived.ts';
 import { mariadb } from './mariadb.ts';
 import { nginx } from './nginx.ts';
 import { pebble } from './pebble.ts';
@@ -13,7 +14,7 @@ import type { Daemon, RunnableDaemon } from './types.ts';
 // install script's package list, the port table, the plan, `status`) reads it from here.
 // The order is the order of a host's listeners and of its daemons in the plan.
 
-const daemons: Daemon[] = [nodeExporter, dns, pebble, mariadb, mysqldExporter, app, nginx, nginxExporter, haproxy, redis, redisExporter, prometheus, alertmanager];
+const daemons: Daemon[] = [nodeExporter, dns, pebble, mariadb, mysqldExporter, app, nginx, nginxExporter, haproxy, keepalived, redis, redisExporter, prometheus, alertmanager];
 
 export function allDaemons(): readonly Daemon[] {
   return daemons;

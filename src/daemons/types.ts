@@ -15,7 +15,9 @@ import type { LabHost, Topology } from '../plan/topology.ts';
 export type Probe =
   | { readonly kind: 'tcp'; readonly address: string; readonly port: number }
   | { readonly kind: 'http'; readonly url: string; /** For https: the CA to verify the server against. */ readonly ca?: string }
-  | { readonly kind: 'dns'; readonly server: string; readonly name: string };
+  | { readonly kind: 'dns'; readonly server: string; readonly name: string }
+  /** A command that exits 0 once the daemon is ready, for a daemon with no port (keepalived). */
+  | { readonly kind: 'exec'; readonly argv: readonly string[]; readonly what: string };
 
 export interface RenderedFile {
   readonly path: string;

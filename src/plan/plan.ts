@@ -72,7 +72,6 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   const network = networkSteps(wiring);
   const unrun = wiring.hosts.flatMap((host) => allDaemons().filter((d) => !d.render && d.runsOn(host, design)).map((d) => ({ host: host.name, daemon: d.name })));
   const gaps = [
-    ...design.virtualIps.map((v) => `virtual IP ${v.address} of ${v.holders.join(' and ')} is not held yet (keepalived comes later): names that point at it do not answer`),
     ...(design.policies.tls && !design.hosts.some((h) => h.roles.includes('lb')) ? ['TLS is not terminated yet without a load balancer: nginx serves port 80 only'] : []),
     ...(endToEnd(design) ? plainHopsLeft(design) : []),
     ...(design.policies.db.replication === 'semi-sync' ? ['replication is asynchronous for now, not semi-sync'] : []),

@@ -13,6 +13,8 @@ export function probeCommand(probe: Probe): string[] {
     case 'dns':
       // +norecurse: an authoritative answer or nothing.
       return ['dig', '+norecurse', '+time=1', '+tries=1', '+short', `@${probe.server}`, probe.name, 'SOA'];
+    case 'exec':
+      return [...probe.argv];
   }
 }
 
@@ -29,5 +31,7 @@ export function describeProbe(probe: Probe): string {
       return `GET ${probe.url}`;
     case 'dns':
       return `SOA ${probe.name} @${probe.server}`;
+    case 'exec':
+      return probe.what;
   }
 }

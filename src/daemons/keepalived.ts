@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import type { VirtualIp } from '../design/types.ts';
+import type { LabHost } from '../plan/topology.ts';
+import { header, staged, type Observation, type RunnableDaemon } from './types.ts';
+
+// keepalived on each holder of a virtual IP: VRRP between the holders (unicast, on the network
+// their VRRP flow crosses), the address itself on its own network. The first holder is preferred;
+// when it stops advertising (killed, frozen, cut off) the next one takes the address within about
+// three advertisement intervals, and announces it by gratuitous ARP.
+
+/** One advertisement a second: a silent master is replaced after about 3 s. */
+const ADVERT_INTERVAL_S = 1;
+
+function vipsOf(host: LabHost, vips: readonly VirtualIp[]): VirtualIp[] {
+  return vips.filter((v) => v.holders.includes(host.name));
+}
+
+/** A VRRP router id per virtual IP, the same on every holder, distinct within the stack. */
+function routerId(vips: readonly VirtualIp[], vip: VirtualIp): number {
+  return 50 + vips.indexOf(vip);
+}
+
+export const keepalived: RunnableDaemon = {
+  name: 'keepalived',
+  title: 'keepalived, which moves a virtual IP between its holders (VRRP)',
+  programs: { keepalived: 'keepalived' },
+  // VRRP is IP protocol 112, not a port: its flows come from the virtual IPs (flows.ts).
+  listens: () => [],
+  runsOn: (host, design) => vipsOf(host, design.virtualIps).length > 0,
+  // The address comes up once HAProxy serves on it (it binds the virtual IP before holding it).
+  after: ['haproxy'],
+  render(context) {
+    const { paths, host, design, topology } = context;
+    const vips = vipsOf(host, design.virtualIps);
+    const interfaceOn = (network: string) => host.interfaces.find((i) => i.network === network)!;
+    const instances = vips.map((vip) => {
+      const advert = design.flows.find((f) => f.from === host.name && f.purpose === 'vrrp' && f.network !== null)?.network ?? vip.network;
+      const own = interfaceOn(advert);
+      const peers = vip.holders.filter((h) => h !== host.name).map((h) => topology.hosts.find((x) => x.name === h)!.addresses[advert]!);
+      const target = interfaceOn(vip.network);
+      return `vrrp_instance ${vip.role}_${routerId(design.virtualIps, vip)} {
+    # Every holder starts as a backup; the highest priority that advertises holds the address.
+    state BACKUP
+    interface ${own.name}
+    virtual_router_id ${routerId(design.virtualIps, vip)}
+    priority ${200 - vip.holders.indexOf(host.name) * 10}
+    advert_int ${ADVERT_INTERVAL_S}
+    unicast_src_ip ${own.address}
+    unicast_peer {
+${peers.map((p) => `        ${p}`).join('\n')}
+    }
+    virtual_ipaddress {
+        ${vip.address}/${target.prefix} dev ${target.name}
+    }
+}`;
+    });
+    const configFile = join(paths.config, 'keepalived.conf');
+    const config = `${header('#', context, 'keepalived')}
+global_defs {
+    router_id ${host.name}
+}
+
+${instances.join('\n\n')}
+`;
+    const vrrpPid = join(paths.run, 'vrrp.pid');
+    return {
+      daemon: 'keepalived',
+      host: host.name,
+      namespace: host.namespace,
+      after: keepalived.after,
+      command: ['keepalived', '--dont-fork', '--log-console', '--log-detail', '--vrrp', '--use-file', configFile, '--pid', join(paths.run, 'keepalived.pid'), '--vrrp_pid', vrrpPid],
+      files: [{ path: configFile, content: config, mode: 0o644 }],
+      dirs: [{ path: paths.run }],
+      copies: [],
+      validate: [['keepalived', '--config-test', '--use-file', staged(configFile)]],
+      reload: { signal: 'SIGHUP' },
+      // Ready once its VRRP process runs; which holder has the address is VRRP's business.
+      readiness: { kind: 'exec', argv: ['test', '-s', vrrpPid], what: `keepalived's VRRP process (${vrrpPid})` },
+      readinessTimeoutMs: 10_000,
+      log: paths.log,
+    };
+  },
+  async observe(spec, run) {
+    const { exitCode, stdout } = await run(['ip', '-4', '-o', 'addr', 'show'], 3_000);
+    if (exitCode !== 0) return null;
+    const config = spec.files[0]!.content;
+    const addresses = [...config.matchAll(/^\s+(\d+\.\d+\.\d+\.\d+)\/\d+ dev/gm)].map((m) => m[1]!);
+    const held = addresses.filter((a) => stdout.includes(` ${a}/`));
+    return { details: { virtualIps: addresses, holds: held }, summary: held.length ? `holds ${held.join(', ')} (master)` : `standing by for ${addresses.join(', ')} (backup)` } satisfies Observation;
+  },
+};
