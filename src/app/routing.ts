@@ -10,6 +10,8 @@ export interface SourceHealth {
   readonly answering: boolean;
   /** A replica's Seconds_Behind_Master; null when unknown (not replicating, or not checked yet). */
   readonly lagSeconds: number | null;
+  /** The TLS cipher of this server's connections to it (Ssl_cipher), null when they are plain or not checked yet. */
+  readonly tlsCipher?: string | null;
 }
 
 export interface ReadPreference {

@@ -55,6 +55,7 @@ interface Source {
   readonly pool: Pool;
   answering: boolean;
   lagSeconds: number | null;
+  tlsCipher: string | null;
 }
 
 export class MariaDbStore implements PostStore {
@@ -63,7 +64,7 @@ export class MariaDbStore implements PostStore {
   private monitorTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly settings: DatabaseSettings) {
-    const source = (endpoint: DatabaseEndpoint, role: Source['role']): Source => ({ endpoint, role, pool: createPool(poolOptions(settings, endpoint)), answering: true, lagSeconds: null });
+    const source = (endpoint: DatabaseEndpoint, role: Source['role']): Source => ({ endpoint, role, pool: createPool(poolOptions(settings, endpoint)), answering: true, lagSeconds: null, tlsCipher: null });
     this.sources = [source(settings.primary, 'primary'), ...settings.replicas.map((r) => source(r, 'replica'))];
   }
 
@@ -145,7 +146,7 @@ export class MariaDbStore implements PostStore {
   }
 
   health(): StoreHealth {
-    const sources: SourceHealth[] = this.sources.map((s) => ({ host: s.endpoint.host, role: s.role, answering: s.answering, lagSeconds: s.lagSeconds }));
+    const sources: SourceHealth[] = this.sources.map((s) => ({ host: s.endpoint.host, role: s.role, answering: s.answering, lagSeconds: s.lagSeconds, tlsCipher: s.tlsCipher }));
     return { readable: sources.some((s) => s.answering), writable: this.primary.answering, sources };
   }
 
@@ -157,9 +158,10 @@ export class MariaDbStore implements PostStore {
 
   private async check(source: Source): Promise<void> {
     try {
-      if (source.role === 'primary') {
-        await this.run(source, 'SELECT 1', []);
-      } else {
+      // The session's TLS cipher is the liveness query too: it answers, and says how we are connected.
+      const tls = await this.run<RowDataPacket[]>(source, "SHOW SESSION STATUS LIKE 'Ssl_cipher'", []);
+      source.tlsCipher = (tls[0]?.Value as string | undefined) || null;
+      if (source.role === 'replica') {
         const rows = await this.run<RowDataPacket[]>(source, 'SHOW SLAVE STATUS', []);
         const lag = rows[0]?.Seconds_Behind_Master;
         source.lagSeconds = lag === null || lag === undefined ? null : Number(lag);

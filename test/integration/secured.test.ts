@@ -101,6 +101,23 @@ describe('secured: a firewall on every host, from the flows, proven by audit', {
     assert.match(renewed, new RegExp(`serial ${before.replace('serial=', '')} → ${after.replace('serial=', '')}`));
   });
 
+  test("a renewal with the CA down fails with the ACME client's own error, and the old certificate stays served", () => {
+    const served = () => expectOk(inHost(stack, 'client', 'bash', '-c', 'echo | openssl s_client -connect www.foobar.com:443 -servername www.foobar.com 2>/dev/null | openssl x509 -noout -serial'), 'serial').stdout.trim();
+    const before = served();
+    try {
+      expectOk(webstack('fail', 'acme', '--stack', stack), 'fail the CA');
+      const renew = webstack('certs', '--renew', '--stack', stack);
+      assert.equal(renew.code, 1);
+      assert.match(renew.stderr, /the ACME client on lb-01 could not renew \(`bash \S+acme\.sh renew`, status \d+\):/);
+      assert.match(renew.stderr, /connection refused|acme: error|Could not/i);
+      assert.equal(served(), before);
+    } finally {
+      webstack('heal', 'acme', '--stack', stack);
+    }
+    // The CA's new root is added to the client's, so the certificate issued before still verifies.
+    assert.equal(expectOk(inHost(stack, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'https://www.foobar.com/'), 'GET after').stdout, '200');
+  });
+
   test('a stray listener on a host fails audit, named with its port and program', async () => {
     const stray = spawn('ip', ['netns', 'exec', `${stack}-server-01`, process.execPath, '-e', "require('net').createServer().listen(5555, '0.0.0.0')"], { stdio: 'ignore' });
     try {
@@ -207,6 +224,9 @@ describe('secured with TLS end to end: HTTPS to nginx, and MySQL over TLS only',
     assert.match(replica, /Slave_IO_Running: Yes/);
     assert.match(replica, /Master_SSL_Allowed: Yes/);
     assert.match(replica, /Master_SSL_Verify_Server_Cert: Yes/);
+    // The app says how it is connected to each database: over TLS, with the cipher.
+    const health = JSON.parse(expectOk(inHost(e2e, 'lb-01', 'curl', '-s', '--cacert', ca, 'https://10.71.64.11/healthz'), 'private healthz').stdout);
+    assert.deepEqual(health.databases.map((d: { host: string; tlsCipher: string }) => [d.host, /^TLS_/.test(d.tlsCipher)]), [['server-01', true], ['server-02', true]]);
   });
 
   test('the load balancer reaches nginx over HTTPS, verified against the stack CA, and not over HTTP', () => {

@@ -168,3 +168,22 @@ policies:
     assert.deepEqual(JSON.parse(files(planLab((await loadDesign('simple')).stack, FIXED), 'server-01', 'app').file('app.json')).database.replicas, []);
   });
 });
+
+describe('keepalived and the virtual IP of ha', () => {
+  test('prefers the first holder, advertises by unicast on the private network, and puts the address on the public side', async () => {
+    const plan = planLab((await loadDesign('ha')).stack, FIXED);
+    const conf = (host: string) => plan.daemons.find((d) => d.host === host && d.daemon === 'keepalived')!.files[0]!.content;
+    assert.match(conf('lb-01'), /interface eth1\n\s+virtual_router_id 50\n\s+priority 200\n/);
+    assert.match(conf('lb-02'), /priority 190\n/);
+    assert.match(conf('lb-01'), /unicast_src_ip 10\.71\.128\.10\n\s+unicast_peer \{\n\s+10\.71\.128\.11\n/);
+    assert.match(conf('lb-02'), /virtual_ipaddress \{\n\s+203\.0\.113\.158\/27 dev eth0\n/);
+    const spec = plan.daemons.find((d) => d.host === 'lb-01' && d.daemon === 'keepalived')!;
+    assert.deepEqual(spec.after, ['haproxy']);
+    assert.equal(spec.readiness.kind, 'exec');
+    // HAProxy listens on the address before keepalived brings it, so the move needs no restart.
+    const haproxy = plan.daemons.find((d) => d.host === 'lb-02' && d.daemon === 'haproxy')!.files[0]!.content;
+    assert.match(haproxy, /bind 203\.0\.113\.158:443 transparent ssl crt/);
+    assert.equal(plan.daemons.some((d) => d.daemon === 'keepalived' && !d.host.startsWith('lb-')), false);
+    assert.ok(!plan.gaps.some((g) => /virtual IP/.test(g)), plan.gaps.join('\n'));
+  });
+});
