@@ -36,7 +36,9 @@ export function createApp(options: AppOptions): Hono {
   const HEALTH_DETAIL_HEADER = 'x-webstack-health';
   const healthPaths = [...new Set(['/healthz', options.healthPath ?? '/healthz'])];
   const justWrote = (c: Context) => getCookie(c, WROTE_COOKIE) !== undefined;
-  const rememberWrite = (c: Context) => setCookie(c, WROTE_COOKIE, '1', { httpOnly: true, sameSite: 'Lax', path: '/', maxAge: readYourWrites });
+  // Behind TLS (the proxies say so in X-Forwarded-Proto), cookies are sent back over HTTPS only.
+  const secure = (c: Context) => c.req.header('x-forwarded-proto') === 'https';
+  const rememberWrite = (c: Context) => setCookie(c, WROTE_COOKIE, '1', { httpOnly: true, sameSite: 'Lax', path: '/', maxAge: readYourWrites, secure: secure(c) });
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -137,7 +139,7 @@ export function createApp(options: AppOptions): Hono {
     const { posts, readFrom } = await store.list({ limit: LIMITS.pageSize + 1, beforeId: view.before, preferPrimary: justWrote(c) });
     const shown = posts.slice(0, LIMITS.pageSize);
     const token = issueToken(secret);
-    setCookie(c, CSRF_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/' });
+    setCookie(c, CSRF_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: secure(c) });
     c.header('X-Read-From', readFrom);
     c.header('Cache-Control', 'no-store');
     const html = renderPage({

@@ -96,7 +96,9 @@ ${front.map((a) => `    bind ${a}:${PORTS.http}`).join('\n')}${vipBinds(PORTS.ht
 ${front.map((a) => `    bind ${a}:${PORTS.https} ssl crt "\${${SITE_PEM_VARIABLE}}" alpn h2,http/1.1`).join('\n')}${vipBinds(PORTS.https, ` ssl crt "\${${SITE_PEM_VARIABLE}}" alpn h2,http/1.1`)}
     # Port 80 only sends people to HTTPS; HTTPS tells browsers to come back that way for a year.
     http-request redirect scheme https code 301 unless { ssl_fc }
-    http-response set-header Strict-Transport-Security "max-age=${HSTS_MAX_AGE_S}" if { ssl_fc }`
+    http-response set-header Strict-Transport-Security "max-age=${HSTS_MAX_AGE_S}" if { ssl_fc }
+    # The servers behind learn that the user came over HTTPS (the app marks its cookies Secure).
+    http-request set-header X-Forwarded-Proto https if { ssl_fc }`
     : ''
 }
     # The health of the stack's insides (databases, roles, lag) is for the private side: the

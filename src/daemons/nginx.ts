@@ -64,6 +64,12 @@ ${apps.map((a) => `        server ${a.address}:${design.app.port};`).join('\n')}
         keepalive_timeout ${UPSTREAM_IDLE_S}s;
     }
 
+    # The user's scheme: as the load balancer says it when one is in front, else nginx's own.
+    map $http_x_forwarded_proto $forwarded_proto {
+        default $scheme;
+        https https;
+    }
+
     # On a public address the app's health says whether it can serve, and no more: which
     # databases it reads and writes, and their lag, are for the private side.
     map $server_addr $health_detail {
@@ -106,7 +112,7 @@ ${tlsBehind.addresses.map((a) => `        listen ${a}:${PORTS.https} ssl default
             proxy_set_header Connection "";
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Proto $forwarded_proto;
             proxy_set_header X-Webstack-Health $health_detail;
             proxy_connect_timeout 2s;
             proxy_read_timeout 10s;

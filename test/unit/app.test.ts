@@ -161,6 +161,14 @@ describe('the foobar app', () => {
     assert.equal((await app.request('/')).status, 503);
   });
 
+  test('marks its cookies Secure when the user came over HTTPS, and only then', async () => {
+    const { app } = setup();
+    const overTls = await app.request('/', { headers: { 'x-forwarded-proto': 'https' } });
+    assert.match(overTls.headers.get('set-cookie') ?? '', /; Secure/);
+    const plain = await app.request('/');
+    assert.doesNotMatch(plain.headers.get('set-cookie') ?? '', /Secure/);
+  });
+
   test('healthz asked on a public address says whether the server can serve, and nothing of its databases', async () => {
     const { app, store } = setup();
     const outside = await app.request('/healthz', { headers: { 'x-webstack-health': 'none' } });
