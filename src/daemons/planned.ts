@@ -20,11 +20,8 @@ function planned(name: string, title: string, port: number, kind: 'monitoring' |
   };
 }
 
-/** Serves the host, not a role: listed once, under the host's first role. */
-export const nodeExporter = planned('node-exporter', 'the host metrics exporter', PORTS.nodeExporter, 'monitoring', (role, roles, monitored) => monitored && role === roles[0]);
 export const mysqldExporter = planned('mysqld-exporter', 'the MariaDB metrics exporter', PORTS.mysqldExporter, 'monitoring', (role, _r, monitored) => monitored && (role === 'db-primary' || role === 'db-replica'));
 export const nginxExporter = planned('nginx-exporter', 'the nginx metrics exporter', PORTS.nginxExporter, 'monitoring', (role, _r, monitored) => monitored && role === 'web');
 export const redis = planned('redis', 'Redis, the cache', PORTS.redis, 'cache', (role) => role === 'cache');
 export const redisExporter = planned('redis-exporter', 'the Redis metrics exporter', PORTS.redisExporter, 'monitoring', (role, _r, monitored) => monitored && role === 'cache');
-export const prometheus = planned('prometheus', 'Prometheus, the monitoring server', PORTS.prometheus, 'monitoring', (role) => role === 'monitoring');
 export const alertmanager = planned('alertmanager', 'Alertmanager, which sends alerts', PORTS.alertmanager, 'monitoring', (role, _r, _m, alerting) => alerting && role === 'monitoring');

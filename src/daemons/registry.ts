@@ -7,7 +7,9 @@ import { keepalived } from './keepalived.ts';
 import { mariadb } from './mariadb.ts';
 import { nginx } from './nginx.ts';
 import { pebble } from './pebble.ts';
-import { alertmanager, mysqldExporter, nginxExporter, nodeExporter, prometheus, redis, redisExporter } from './planned.ts';
+import { nodeExporter } from './node-exporter.ts';
+import { alertmanager, mysqldExporter, nginxExporter, redis, redisExporter } from './planned.ts';
+import { prometheus } from './prometheus.ts';
 import type { Daemon, RunnableDaemon } from './types.ts';
 
 // The registry: every daemon webstack knows, one line each. Everything else (preflight, the

@@ -90,6 +90,8 @@ export interface DaemonContext {
   readonly pathsOf: (host: string, daemon: string) => DaemonPaths;
   /** The stack's own locations: its internal CA and its hosts' certificates live in its volumes. */
   readonly stackPaths: StackPaths;
+  /** The daemon the lab runs behind a TCP port of a host, if any: what monitoring can scrape there. */
+  readonly servedBy: (host: string, port: number) => string | null;
   readonly secrets: Secrets;
   readonly install: Install;
   /** The design file's directory: a design's own app command runs there. */

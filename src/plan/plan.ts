@@ -61,10 +61,15 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   const stack = options.name ?? design.stack;
   const paths = stackPaths(options.home, stack);
   const wiring = topology(design, stack);
+  const servedBy = (name: string, port: number): string | null => {
+    const host = design.hosts.find((h) => h.name === name);
+    const daemon = host && hostListeners(host.roles, listenerOptions(design.policies, design.app.port, host.monitored)).find((l) => l.port === port && l.protocol === 'tcp')?.daemon;
+    return daemon && runnableDaemons().some((d) => d.name === daemon) ? daemon : null;
+  };
   const daemons = wiring.hosts.flatMap((host) =>
     runnableDaemons()
       .filter((d) => d.runsOn(host, design))
-      .map((d) => d.render({ design, topology: wiring, host, paths: daemonPaths(paths, host.name, d.name), pathsOf: (other, daemon) => daemonPaths(paths, other, daemon), stackPaths: paths, secrets: options.secrets, install: options.install, designDir: options.designDir ?? options.install.repoRoot })),
+      .map((d) => d.render({ design, topology: wiring, host, paths: daemonPaths(paths, host.name, d.name), pathsOf: (other, daemon) => daemonPaths(paths, other, daemon), stackPaths: paths, servedBy, secrets: options.secrets, install: options.install, designDir: options.designDir ?? options.install.repoRoot })),
   );
   const resolvConfs = wiring.hosts
     .filter((h) => h.resolver)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { AuditReport } from '../../src/lab/audit.ts';
-import { expectOk, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
+import { everyTargetUp, expectOk, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
 
 // ha, brought up for what the secured-stack issue asks of it: both load balancers behind one
 // virtual IP (keepalived), each with a certificate of its own by ACME, TLS end to end, every host
@@ -36,6 +36,15 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
     assert.deepEqual(certs.map((c: { holder: string; names: string[] }) => `${c.holder} ${c.names.join()}`), ['lb-01 www.foobar.com', 'lb-02 www.foobar.com']);
     assert.notEqual(certs[0].serial, certs[1].serial);
     assert.equal(holder(), 'lb-01', 'the preferred holder has the address');
+  });
+
+  test('each of the two Prometheus servers scrapes every target on its own, and every one is up', async () => {
+    for (const [mon, address] of [['mon-01', '10.71.128.19'], ['mon-02', '10.71.128.20']] as const) {
+      const targets = await everyTargetUp(stack, mon, address);
+      assert.equal(targets.filter((t) => t.job === 'node-exporter').length, 11, `${mon}: a node exporter on every design host`);
+      assert.deepEqual(targets.filter((t) => t.job === 'prometheus').map((t) => t.host).sort(), ['mon-01', 'mon-02']);
+      assert.deepEqual(targets.filter((t) => t.job === 'haproxy').map((t) => t.host).sort(), ['lb-01', 'lb-02']);
+    }
   });
 
   test('audit passes on every host of ha', (t) => {

@@ -61,3 +61,21 @@ export function expectOk(run: Run, what: string): Run {
   if (run.code !== 0) throw new Error(`${what} exited with ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
   return run;
 }
+
+/** Prometheus' view of its targets, asked inside its host: job, host and health of each. */
+export async function prometheusTargets(stack: string, host: string, address: string): Promise<{ job: string; host: string; health: string }[]> {
+  const { stdout } = expectOk(inHost(stack, host, 'curl', '-s', `http://${address}:9090/api/v1/targets`), `${host} prometheus targets`);
+  const data = JSON.parse(stdout) as { data: { activeTargets: { labels: { job: string; host: string }; health: string }[] } };
+  return data.data.activeTargets.map((t) => ({ job: t.labels.job, host: t.labels.host, health: t.health }));
+}
+
+/** Waits until every target of a Prometheus is up (a scrape every 5 s), and returns them. */
+export async function everyTargetUp(stack: string, host: string, address: string, withinMs = 30_000): Promise<{ job: string; host: string; health: string }[]> {
+  const started = Date.now();
+  for (;;) {
+    const targets = await prometheusTargets(stack, host, address);
+    if (targets.length > 0 && targets.every((t) => t.health === 'up')) return targets;
+    if (Date.now() - started > withinMs) throw new Error(`not every target of ${host}'s Prometheus is up: ${JSON.stringify(targets.filter((t) => t.health !== 'up'))}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

@@ -11,7 +11,7 @@ import type { AuditReport } from '../../src/lab/audit.ts';
 import { loadFrom } from '../../src/lab/load.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
 import { repoRoot } from '../helpers.ts';
-import { expectOk, home, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
+import { everyTargetUp, expectOk, home, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
 
 // The seeds' third stage, firewalled for real: every host's nftables ruleset comes from the
 // design's flows, and audit proves it with nmap from the client and from every tier. One stack
@@ -116,6 +116,11 @@ describe('secured: a firewall on every host, from the flows, proven by audit', {
     }
     // The CA's new root is added to the client's, so the certificate issued before still verifies.
     assert.equal(expectOk(inHost(stack, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'https://www.foobar.com/'), 'GET after').stdout, '200');
+  });
+
+  test("Prometheus on mon-01 scrapes every host's node exporter, HAProxy and itself, and every target is up", async () => {
+    const targets = await everyTargetUp(stack, 'mon-01', '127.0.0.1');
+    assert.deepEqual(targets.map((t) => `${t.job} ${t.host}`).sort(), ['haproxy lb-01', 'node-exporter lb-01', 'node-exporter mon-01', 'node-exporter server-01', 'node-exporter server-02', 'prometheus mon-01']);
   });
 
   test('a stray listener on a host fails audit, named with its port and program', async () => {
