@@ -187,3 +187,39 @@ describe('keepalived and the virtual IP of ha', () => {
     assert.ok(!plan.gaps.some((g) => /virtual IP/.test(g)), plan.gaps.join('\n'));
   });
 });
+
+describe('Prometheus and the node exporters', () => {
+  test('every rendered Prometheus config is one promtool accepts', { skip: spawnSync('promtool', ['--version']).error ? 'promtool is not installed' : false }, async () => {
+    let checked = 0;
+    for (const blueprint of BLUEPRINTS) {
+      const plan = planLab((await loadDesign(blueprint)).stack, FIXED);
+      for (const spec of plan.daemons.filter((d) => d.daemon === 'prometheus')) {
+        const dir = mkdtempSync(join(tmpdir(), 'prometheus-'));
+        try {
+          writeFileSync(join(dir, 'prometheus.yml'), spec.files[0]!.content);
+          const check = spawnSync('promtool', ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' });
+          assert.equal(check.status, 0, `${blueprint} ${spec.host}: ${check.stdout}${check.stderr}`);
+          checked++;
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+    assert.equal(checked, 4, 'secured, scaled and ha (two)');
+  });
+
+  test('scrapes what the lab runs on each monitored host, from each monitoring host on its own', async () => {
+    const plan = planLab((await loadDesign('ha')).stack, FIXED);
+    for (const mon of ['mon-01', 'mon-02']) {
+      const config = plan.daemons.find((d) => d.host === mon && d.daemon === 'prometheus')!.files[0]!.content;
+      assert.match(config, /scrape_interval: 5s/);
+      assert.equal(config.match(/labels: \{ host: [\w-]+ \}/g)!.length, 11 + 2 + 2, `${mon}: 11 node exporters, 2 HAProxy, 2 Prometheus`);
+      // Not yet run by the lab: nothing to scrape there.
+      assert.doesNotMatch(config, /:9104|:9113|:9121|:8000/);
+    }
+    const exporter = plan.daemons.find((d) => d.host === 'db-01' && d.daemon === 'node-exporter')!;
+    assert.deepEqual(exporter.command.filter((a) => a.startsWith('--web.listen-address')), ['--web.listen-address=10.71.128.16:9100']);
+    const own = plan.daemons.find((d) => d.host === 'mon-01' && d.daemon === 'node-exporter')!;
+    assert.deepEqual(own.command.filter((a) => a.startsWith('--web.listen-address')), ['--web.listen-address=127.0.0.1:9100', '--web.listen-address=10.71.128.19:9100']);
+  });
+});
