@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { judge, judgeListening, parseGrepable, parseListening, scansOf, type Scan } from '../../src/audit/ports.ts';
 import { loadDesign } from '../../src/design/load.ts';
-import { formatAudit, nmapCommand, type AuditReport } from '../../src/lab/audit.ts';
+import { formatAudit, mergeScans, nmapCommand, recheckCommand, type AuditReport } from '../../src/lab/audit.ts';
 import { planLab } from '../../src/plan/plan.ts';
 import { FIXED } from '../helpers.ts';
 
@@ -99,6 +99,19 @@ describe('audit holds what answers against the flows', async () => {
     );
     assert.deepEqual(verdicts.map((v) => [v.port, v.verdict]), [[80, 'pass'], [5555, 'fail']]);
     assert.match(verdicts[1]!.why, /nc listens on 0\.0\.0\.0:5555, which no daemon of the design declares/);
+  });
+
+  it('takes a slow second look at what the fast scan failed, and believes it', () => {
+    const scan: Scan = { from: 'lb-01', to: 'server-01', address: address('server-01', 'private'), network: 'private' };
+    const fast = { address: scan.address, ports: [], rest: 'filtered' as const };
+    assert.equal(judge(stack, plan.unserved, scan, fast)[0]!.verdict, 'fail', 'a lost probe reads as a blocked flow');
+    assert.deepEqual(recheckCommand(scan.address, [80]), ['nmap', '-Pn', '-n', '-sS', '-p', '80', '--max-retries', '3', '-oG', '-', scan.address]);
+    const slow = parseGrepable(`Host: ${scan.address} ()\tPorts: 80/open/tcp//http///\n`)[0]!;
+    const merged = mergeScans(fast, slow, [80]);
+    assert.deepEqual(judge(stack, plan.unserved, scan, merged).map((v) => [v.port, v.verdict]), [[80, 'pass']]);
+    // What the second look still finds failing stays failed.
+    const stillShut = mergeScans(fast, { address: scan.address, ports: [], rest: 'filtered' }, [80]);
+    assert.equal(judge(stack, plan.unserved, scan, stillShut)[0]!.verdict, 'fail');
   });
 
   it('says passed or FAILED, with the count', () => {
