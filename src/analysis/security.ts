@@ -1,5 +1,5 @@
 import { hostListeners } from '../daemons/registry.ts';
-import { listenerOptions } from '../design/ports.ts';
+import { listenerOptions, tlsEndToEnd } from '../design/ports.ts';
 import type { Flow, ResolvedStack } from '../design/types.ts';
 import { CLIENT } from '../design/vocabulary.ts';
 import { finding, listing, type Finding } from './finding.ts';
@@ -105,7 +105,7 @@ const PROTOCOLS: Partial<Record<Flow['purpose'], string>> = { proxy: 'HTTP', app
 
 /** TLS that ends at the entry: the hops behind it that carry users' data in clear. */
 function plainBehindTls(stack: ResolvedStack): Finding[] {
-  if (!stack.policies.tls || stack.policies.tlsMode === 'end-to-end') return [];
+  if (!stack.policies.tls || tlsEndToEnd(stack.policies)) return [];
   const hops = new Map<string, Flow>();
   for (const f of stack.flows) if (f.network !== null && PROTOCOLS[f.purpose] && !hops.has(`${f.fromRole}>${f.toRole}>${f.purpose}`)) hops.set(`${f.fromRole}>${f.toRole}>${f.purpose}`, f);
   if (hops.size === 0) return [];

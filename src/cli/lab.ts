@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { COMPILED, REPO_ROOT } from '../entry.ts';
 import { labRootsFile } from '../daemons/pebble.ts';
 import { daemonPaths, stackPaths, webstackHome } from '../plan/paths.ts';
+import { acmeHost } from '../plan/topology.ts';
 import { labError } from '../lab/errors.ts';
 import { FAULT_KINDS, hostRecord, listStacks, pickStack, readState, readStatus, supervisorAlive, type FaultKind } from '../lab/state.ts';
 import { checkLoadInput, loadFrom, LOAD_DEFAULTS } from '../lab/load.ts';
@@ -63,7 +64,7 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
       const www = design.records.find((r) => r.name === design.entry) ?? design.records[0];
       const client = plan.topology.hosts.find((h) => h.kind === 'client')!;
       say(`${name} is up in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
-      const acme = plan.topology.hosts.find((h) => h.kind === 'acme');
+      const acme = acmeHost(plan.topology);
       if (www) {
         const address = www.addresses[0]!;
         const [scheme, port] = acme ? ['https', 443] : ['http', 80];

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import { LOOPBACK, targetsOf } from './listeners.ts';
 import { appServesTls, internalCaFile } from '../plan/internal-ca.ts';
-import type { LabHost } from '../plan/topology.ts';
+import { acmeHost, type LabHost } from '../plan/topology.ts';
 import { ACME_UPDATE_KEY } from './dns.ts';
 import { acmeDirectory, acmeServerCertificate, authoritativeServer } from './pebble.ts';
 import { header, listener, staged, type DaemonContext, type Observation, type RunnableDaemon } from './types.ts';
@@ -51,7 +51,7 @@ export const haproxy: RunnableDaemon = {
     const checkTimeout = Math.max(100, Math.round(checks.intervalMs * 0.4));
     const fastInterval = Math.max(50, Math.round(checks.intervalMs / 10));
     const hostHeader = design.records.find((r) => r.name === design.entry)?.fqdn ?? design.domain;
-    const acme = context.topology.hosts.find((h) => h.kind === 'acme');
+    const acme = acmeHost(context.topology);
     // A virtual IP this host may hold: bound now (transparent: before it is local), served once keepalived brings it here.
     const vips = design.virtualIps.filter((v) => v.holders.includes(host.name)).map((v) => v.address);
     const vipBinds = (port: number, options = '') => vips.map((v) => `\n    bind ${v}:${port} transparent${options}`).join('');

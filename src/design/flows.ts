@@ -1,5 +1,5 @@
 import { hostListeners } from '../daemons/registry.ts';
-import { listenerOptions, PORTS } from './ports.ts';
+import { listenerOptions, PORTS, tlsEndToEnd } from './ports.ts';
 import type { Flow, FlowPurpose, ResolvedHost, ResolvedPolicies, ResolvedRecord, VirtualIp } from './types.ts';
 import { CLIENT, type Role } from './vocabulary.ts';
 import type { NetworkInfo, Report } from './resolve-common.ts';
@@ -73,7 +73,7 @@ export function deriveFlows(input: FlowInputs, report: Report): Flow[] {
   const webs = withRole('web');
   const apps = withRole('app');
   // With TLS end to end, the load balancers reach nginx over HTTPS.
-  const webPort = policies.tls && policies.tlsMode === 'end-to-end' ? PORTS.https : PORTS.http;
+  const webPort = tlsEndToEnd(policies) ? PORTS.https : PORTS.http;
   for (const lb of withRole('lb')) {
     for (const backend of webs.length ? webs : apps) add(lb, 'lb', backend, webs.length ? 'web' : 'app', webs.length ? webPort : input.appPort, 'proxy');
   }

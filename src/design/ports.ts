@@ -42,7 +42,12 @@ export interface ListenerOptions {
   alerting: boolean;
 }
 
+/** TLS on every hop behind the entry too: policies.tls: { mode: end-to-end }. */
+export function tlsEndToEnd(policies: ResolvedPolicies): boolean {
+  return policies.tls && policies.tlsMode === 'end-to-end';
+}
+
 /** What a host of this stack listens on depends on these policies: one place that reads them. */
 export function listenerOptions(policies: ResolvedPolicies, appPort: number, monitored: boolean): ListenerOptions {
-  return { tls: policies.tls, endToEnd: policies.tls && policies.tlsMode === 'end-to-end', monitored, alerting: policies.monitoring.alerting, appPort };
+  return { tls: policies.tls, endToEnd: tlsEndToEnd(policies), monitored, alerting: policies.monitoring.alerting, appPort };
 }

@@ -7,6 +7,7 @@ import { programCommand, REPO_ROOT } from '../entry.ts';
 import { labRootsFile } from '../daemons/pebble.ts';
 import { daemonPaths, stackPaths } from '../plan/paths.ts';
 import { planLab, type LabPlan } from '../plan/plan.ts';
+import { acmeHost } from '../plan/topology.ts';
 import { describeProbe } from '../plan/probe.ts';
 import { down } from './down.ts';
 import { labError } from './errors.ts';
@@ -274,7 +275,7 @@ async function checkEntry(design: ResolvedStack, plan: LabPlan, target: Target, 
     throw labError('entry-unreachable', `${plan.stack} is up, but ${record.fqdn} does not resolve from the client host${why}.`, `npx webstack exec client --stack ${plan.stack} -- dig ${record.fqdn}`);
   }
   // With TLS, the client trusts the lab's ACME root, so HTTPS must verify; port 80 only redirects.
-  const tls = plan.topology.hosts.some((h) => h.kind === 'acme');
+  const tls = acmeHost(plan.topology) !== undefined;
   const url = `${tls ? 'https' : 'http'}://${record.fqdn}/`;
   const answer = await target.run(client.namespace, ['curl', '--silent', '--show-error', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', '5', url], { allowFailure: true, timeoutMs: 10_000 });
   if (answer.exitCode !== 0 || answer.stdout.trim() !== '200') {
@@ -285,7 +286,7 @@ async function checkEntry(design: ResolvedStack, plan: LabPlan, target: Target, 
 }
 
 function runningDesign(design: ResolvedStack, plan: LabPlan): RunningDesign {
-  const acme = plan.topology.hosts.find((h) => h.kind === 'acme');
+  const acme = acmeHost(plan.topology);
   const entry = design.records.find((r) => r.name === design.entry) ?? design.records[0];
   const tls = acme && entry ? { url: `https://${entry.fqdn}/`, roots: labRootsFile({ paths: daemonPaths(plan.paths, acme.name, 'pebble') }) } : null;
   return { design, unserved: plan.unserved, tls };

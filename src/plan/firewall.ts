@@ -4,7 +4,7 @@ import { CLIENT } from '../design/vocabulary.ts';
 import { ACME_PORT } from '../daemons/pebble.ts';
 import type { RenderedFile } from '../daemons/types.ts';
 import type { StackPaths } from './paths.ts';
-import type { LabHost, Topology } from './topology.ts';
+import { acmeHost, type LabHost, type Topology } from './topology.ts';
 
 // A host's firewall, rendered from the flows: nftables, default drop both ways, each flow
 // accepted only on the interface of its network, from (or to) the addresses of the hosts at its
@@ -84,7 +84,8 @@ export function renderFirewall(design: ResolvedStack, wiring: Topology, host: La
   const own = design.hosts.find((h) => h.name === host.name);
   if (host.kind !== 'design' || !own?.firewall) return null;
   const ifaceOn = (network: string) => host.interfaces.find((i) => i.network === network)?.name;
-  const addressOf = (name: string, network: string) => wiring.hosts.find((h) => h.name === name)?.addresses[network];
+  const byName = new Map(wiring.hosts.map((h) => [h.name, h]));
+  const addressOf = (name: string, network: string) => byName.get(name)?.addresses[network];
   const label = (f: Flow) => [{ purpose: f.purpose, from: f.from === CLIENT ? 'client' : f.fromRole, to: f.toRole }];
 
   const inbound: Rule[] = [];
@@ -108,7 +109,7 @@ export function renderFirewall(design: ResolvedStack, wiring: Topology, host: La
   }
 
   // A load balancer asks the lab's ACME CA for its certificate, as it would ask one on the internet.
-  const acme = wiring.hosts.find((h) => h.kind === 'acme');
+  const acme = acmeHost(wiring);
   if (acme && host.roles.includes('lb')) {
     const iface = host.interfaces.find((i) => acme.addresses[i.network]);
     if (iface) outbound.push({ iface: iface.name, protocol: 'tcp', port: ACME_PORT, peers: [acme.addresses[iface.network]!], why: [{ purpose: 'acme', from: 'lb', to: 'certificate authority' }] });

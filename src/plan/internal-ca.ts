@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { RenderedFile } from '../daemons/types.ts';
+import { tlsEndToEnd } from '../design/ports.ts';
 import type { ResolvedStack } from '../design/types.ts';
 import type { StackPaths } from './paths.ts';
 import type { LabHost, Topology } from './topology.ts';
@@ -20,7 +21,7 @@ export function hostCertificate(paths: StackPaths, host: string): { readonly cer
 }
 
 export function endToEnd(design: ResolvedStack): boolean {
-  return design.policies.tls && design.policies.tlsMode === 'end-to-end';
+  return tlsEndToEnd(design.policies);
 }
 
 /**

@@ -106,6 +106,11 @@ export function topology(design: ResolvedStack, stack: string = design.stack): T
   return { stack, hosts, bridges, linkAlias: linkAliasOf(stack) };
 }
 
+/** The lab's ACME CA, when the stack has one (TLS at load balancers). */
+export function acmeHost(wiring: Topology): LabHost | undefined {
+  return wiring.hosts.find((h) => h.kind === 'acme');
+}
+
 /** Whether the lab runs an ACME CA for the design: TLS is terminated at its load balancers. */
 export function needsAcme(design: ResolvedStack): boolean {
   return design.policies.tls && design.hosts.some((h) => h.roles.includes('lb'));
