@@ -66,15 +66,11 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
       say(`${name} is up in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
       const acme = acmeHost(plan.topology);
       if (www) {
-        const address = www.addresses[0]!;
-        const [scheme, port] = acme ? ['https', 443] : ['http', 80];
+        const scheme = acme ? 'https' : 'http';
         say(`  from the client host:   npx webstack exec ${client.name} --stack ${name} -- curl ${scheme}://${www.fqdn}/`);
-        if (acme) {
-          const roots = labRootsFile({ paths: daemonPaths(stackPaths(home(), name), acme.name, 'pebble') });
-          say(`  from this machine:      curl --cacert ${roots} --resolve ${www.fqdn}:${port}:${address} ${scheme}://${www.fqdn}/`);
-          say(`  in a browser:           trust ${roots} (the lab's ACME root), and map ${www.fqdn} to ${address}`);
-        } else say(`  from this machine:      curl --resolve ${www.fqdn}:${port}:${address} ${scheme}://${www.fqdn}/   (or open ${scheme}://${address}/)`);
         say(`  the name, as a client:  npx webstack exec ${client.name} --stack ${name} -- dig ${www.fqdn}`);
+        // This machine has no address in the lab, by design: only the lab's own hosts reach it.
+        if (acme) say(`  the lab's ACME root:    ${labRootsFile({ paths: daemonPaths(stackPaths(home(), name), acme.name, 'pebble') })}`);
       }
       say(`  then: npx webstack status --stack ${name}   |   npx webstack down ${name}`);
     });

@@ -134,15 +134,18 @@ export function startWaves(specs: readonly DaemonSpec[]): DaemonSpec[][] {
   return waves.filter(Boolean);
 }
 
-/** The `ip` commands that build the lab's network, in order. No NAT, no default route: nothing leaves the machine. */
+/**
+ * The `ip` commands that build the lab's network, in order. No NAT, no default route, and no
+ * address of this machine on any bridge: lab addresses exist only inside the lab's namespaces, so
+ * a lab range can never hide a real server this machine talks to (its package registry, say).
+ */
 export function networkSteps(wiring: Topology): Step[] {
   const steps: Step[] = [];
   const alias = wiring.linkAlias;
   for (const b of wiring.bridges) {
-    const title = `network ${b.network}: bridge ${b.name}${b.address ? `, this machine at ${b.address}` : ''}`;
+    const title = `network ${b.network}: bridge ${b.name}`;
     steps.push({ title, argv: ['ip', 'link', 'add', b.name, 'type', 'bridge'] });
     steps.push({ title, argv: ['ip', 'link', 'set', b.name, 'alias', alias] });
-    if (b.address) steps.push({ title, argv: ['ip', 'addr', 'add', `${b.address}/${b.prefix}`, 'dev', b.name] });
     steps.push({ title, argv: ['ip', 'link', 'set', b.name, 'up'] });
   }
   for (const h of wiring.hosts) {

@@ -36,8 +36,6 @@ export interface LabHost {
 export interface LabBridge {
   readonly name: string;
   readonly network: string;
-  /** The machine's own address on public networks; private networks stay unreachable from it. */
-  readonly address: string | null;
   readonly prefix: number;
 }
 
@@ -73,7 +71,6 @@ export function topology(design: ResolvedStack, stack: string = design.stack): T
   const bridges: LabBridge[] = design.networks.map((n) => ({
     name: linkName('b', stack, n.name),
     network: n.name,
-    address: n.exposure === 'public' ? n.gateway : null,
     prefix: prefixes.get(n.name)!,
   }));
   const bridgeOf = new Map(bridges.map((b) => [b.network, b.name]));

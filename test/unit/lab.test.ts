@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { loadDesign } from '../../src/design/load.ts';
 import { down } from '../../src/lab/down.ts';
 import { RecordingTarget } from '../../src/lab/recording-target.ts';
-import { planLab } from '../../src/plan/plan.ts';
+import { networkSteps, planLab } from '../../src/plan/plan.ts';
 import { LabError } from '../../src/lab/errors.ts';
 import { checkAddressSpace } from '../../src/lab/preflight.ts';
 import { probeCommand, probePassed } from '../../src/plan/probe.ts';
@@ -40,12 +40,13 @@ describe('lab topology', () => {
     assert.equal(new Set(wiring.hosts.flatMap((h) => h.interfaces.map((i) => i.peer))).size, wiring.hosts.flatMap((h) => h.interfaces).length);
   });
 
-  test('only public networks give the machine an address', async () => {
-    const wiring = topology((await loadDesign('distributed')).stack);
-    assert.deepEqual(
-      wiring.bridges.map((b) => [b.network, b.address]),
-      [['public', '203.0.113.33'], ['private', null]],
-    );
+  test('every lab address is given inside a lab namespace, none to this machine', async () => {
+    for (const name of ['simple', 'distributed', 'secured', 'ha']) {
+      const steps = networkSteps(topology((await loadDesign(name)).stack));
+      const addressSteps = steps.filter((s) => s.argv.includes('addr'));
+      assert.ok(addressSteps.length > 0, name);
+      for (const s of addressSteps) assert.equal(s.argv[1], '-n', `${name}: ${s.argv.join(' ')} gives this machine a lab address`);
+    }
   });
 
   test('managed DNS gets a host of its own, on a free address, and the client resolves through it', () => {
