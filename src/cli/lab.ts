@@ -128,6 +128,26 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     });
 
   cli
+    .command('alerts')
+    .description("the alerts the stack's Alertmanagers sent, as the lab's receiver recorded them: what fires, what resolved, and when a person was told")
+    .option('--stack <name>', 'which stack (may be left out while one stack is up)')
+    .option('-f, --follow', 'print each notification as it arrives (Ctrl-C to stop)')
+    .option('--json', 'print JSON (with --follow: one notification a line)')
+    .action(async (opts: { stack?: string; follow?: boolean; json?: boolean }) => {
+      const { alerts, followAlerts, formatArrival } = await import('../lab/alerts.ts');
+      const stack = pickStack(home(), opts.stack);
+      if (opts.follow) {
+        const stop = new AbortController();
+        process.once('SIGINT', () => stop.abort());
+        await followAlerts(home(), stack, (r) => io.stdout(opts.json ? JSON.stringify(r) + '\n' : formatArrival(r).map((l) => l + '\n').join('')), stop.signal);
+        return;
+      }
+      const { formatAlerts } = await import('../alerts/notifications.ts');
+      const histories = alerts(home(), stack);
+      io.stdout(opts.json ? JSON.stringify(histories, null, 2) + '\n' : formatAlerts(histories));
+    });
+
+  cli
     .command('fail')
     .description('break a host of a running stack: kill its processes, freeze them, or cut its links')
     .argument('<host>', 'a host of the stack')

@@ -24,4 +24,3 @@ export const mysqldExporter = planned('mysqld-exporter', 'the MariaDB metrics ex
 export const nginxExporter = planned('nginx-exporter', 'the nginx metrics exporter', PORTS.nginxExporter, 'monitoring', (role, _r, monitored) => monitored && role === 'web');
 export const redis = planned('redis', 'Redis, the cache', PORTS.redis, 'cache', (role) => role === 'cache');
 export const redisExporter = planned('redis-exporter', 'the Redis metrics exporter', PORTS.redisExporter, 'monitoring', (role, _r, monitored) => monitored && role === 'cache');
-export const alertmanager = planned('alertmanager', 'Alertmanager, which sends alerts', PORTS.alertmanager, 'monitoring', (role, _r, _m, alerting) => alerting && role === 'monitoring');

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
+import { alertmanagerAddress, alertmanagersOf } from './alertmanager.ts';
 import { LOOPBACK } from './listeners.ts';
+import { renderRules, type Job } from './prometheus-rules.ts';
 import { header, listener, staged, type DaemonContext, type RunnableDaemon } from './types.ts';
 
 // Prometheus on every monitoring host. Each scrapes every target on its own, every 5 s, so two
@@ -38,19 +40,23 @@ export const prometheus: RunnableDaemon = {
   listens: (role) => (role === 'monitoring' ? [listener('prometheus', role, PORTS.prometheus, 'monitoring')] : []),
   runsOn: (host) => host.roles.includes('monitoring'),
   // Its targets are up before it first scrapes them.
-  after: ['node-exporter', 'haproxy', 'nginx', 'mariadb'],
+  after: ['node-exporter', 'haproxy', 'nginx', 'mariadb', 'alertmanager'],
   render(context) {
     const { paths, host, design } = context;
     // Where the other monitoring hosts scrape it; loopback when it is the only one.
     const inbound = design.flows.find((f) => f.to === host.name && f.port === PORTS.prometheus && f.network !== null);
     const address = inbound ? host.addresses[inbound.network!]! : LOOPBACK;
     const jobs = new Map<string, Target[]>();
-    // It scrapes itself where it listens.
+    // It scrapes itself, and its own Alertmanager, where they listen.
+    const own: Record<string, string> = { prometheus: `${address}:${PORTS.prometheus}`, alertmanager: `${alertmanagerAddress(design, host)}:${PORTS.alertmanager}` };
     for (const t of scrapeTargets(context)) {
-      const target = t.job === 'prometheus' && t.host === host.name ? { ...t, address: `${address}:${PORTS.prometheus}` } : t;
+      const target = t.host === host.name && own[t.job] ? { ...t, address: own[t.job]! } : t;
       jobs.set(t.job, [...(jobs.get(t.job) ?? []), target]);
     }
     const configFile = join(paths.config, 'prometheus.yml');
+    const rulesFile = join(paths.config, 'rules.yml');
+    const alerting = design.policies.monitoring.alerting;
+    const rules = renderRules(new Set(jobs.keys()) as Set<Job>, context.topology.stack, design.hosts.some((h) => h.roles.includes('db-primary')));
     const config = `${header('#', context, 'prometheus')}
 global:
   scrape_interval: ${SCRAPE_INTERVAL}
@@ -59,6 +65,17 @@ global:
   external_labels:
     monitor: ${host.name}
 
+rule_files: ['${rulesFile}']
+${
+  alerting
+    ? `
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: [${alertmanagersOf(design, host).map((a) => `'${a}'`).join(', ')}]
+`
+    : ''
+}
 scrape_configs:
 ${[...jobs.entries()]
   .map(
@@ -73,11 +90,20 @@ ${targets.map((t) => `      - targets: ['${t.address}']\n        labels: { host:
       host: host.name,
       namespace: host.namespace,
       after: prometheus.after,
-      command: ['prometheus', `--config.file=${configFile}`, `--storage.tsdb.path=${join(paths.data, 'data')}`, '--storage.tsdb.retention.time=2d', `--web.listen-address=${address}:${PORTS.prometheus}`],
-      files: [{ path: configFile, content: config, mode: 0o644 }],
+      command: ['prometheus', `--config.file=${configFile}`, `--storage.tsdb.path=${join(paths.data, 'data')}`, '--storage.tsdb.retention.time=2d',
+        // Sends what fires to Alertmanager again every 5 s, not every minute: an alert that fired before
+        // an Alertmanager was reachable reaches it seconds later.
+        ...(alerting ? ['--rules.alert.resend-delay=5s'] : []), `--web.listen-address=${address}:${PORTS.prometheus}`],
+      files: [
+        { path: configFile, content: config, mode: 0o644 },
+        { path: rulesFile, content: `${header('#', context, 'prometheus')}${rules}`, mode: 0o644 },
+      ],
       dirs: [{ path: paths.data }, { path: join(paths.data, 'data') }],
       copies: [],
-      validate: [['promtool', 'check', 'config', staged(configFile)]],
+      validate: [
+        ['promtool', 'check', 'rules', staged(rulesFile)],
+        ['promtool', 'check', 'config', '--syntax-only', staged(configFile)],
+      ],
       // Prometheus re-reads its config and its targets on SIGHUP.
       reload: { signal: 'SIGHUP' },
       readiness: { kind: 'http', url: `http://${address}:${PORTS.prometheus}/-/ready` },

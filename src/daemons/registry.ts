@@ -8,7 +8,9 @@ import { mariadb } from './mariadb.ts';
 import { nginx } from './nginx.ts';
 import { pebble } from './pebble.ts';
 import { nodeExporter } from './node-exporter.ts';
-import { alertmanager, mysqldExporter, nginxExporter, redis, redisExporter } from './planned.ts';
+import { alertReceiver } from './alert-receiver.ts';
+import { alertmanager } from './alertmanager.ts';
+import { mysqldExporter, nginxExporter, redis, redisExporter } from './planned.ts';
 import { prometheus } from './prometheus.ts';
 import type { Daemon, RunnableDaemon } from './types.ts';
 
@@ -16,7 +18,7 @@ import type { Daemon, RunnableDaemon } from './types.ts';
 // install script's package list, the port table, the plan, `status`) reads it from here.
 // The order is the order of a host's listeners and of its daemons in the plan.
 
-const daemons: Daemon[] = [nodeExporter, dns, pebble, mariadb, mysqldExporter, app, nginx, nginxExporter, haproxy, keepalived, redis, redisExporter, prometheus, alertmanager];
+const daemons: Daemon[] = [nodeExporter, dns, pebble, mariadb, mysqldExporter, app, nginx, nginxExporter, haproxy, keepalived, redis, redisExporter, alertReceiver, alertmanager, prometheus];
 
 export function allDaemons(): readonly Daemon[] {
   return daemons;

@@ -105,6 +105,17 @@ export function deriveFlows(input: FlowInputs, report: Report): Flow[] {
     }
   }
 
+  // Alertmanagers gossip with each other, so that a notification goes out once, not once each.
+  if (policies.monitoring.alerting) {
+    for (const a of input.monitoring) {
+      for (const b of input.monitoring) {
+        if (a === b) continue;
+        add(a, 'monitoring', b, 'monitoring', PORTS.alertmanagerCluster, 'alert-cluster', 'tcp');
+        add(a, 'monitoring', b, 'monitoring', PORTS.alertmanagerCluster, 'alert-cluster', 'udp');
+      }
+    }
+  }
+
   for (const dns of input.dnsHosts) {
     for (const host of hosts) if (host.name !== dns) add(host.name, host.roles[0]!, dns, 'dns', PORTS.dns, 'dns', 'udp');
   }

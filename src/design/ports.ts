@@ -13,6 +13,10 @@ export const PORTS = {
   haproxyStats: 8404,
   prometheus: 9090,
   alertmanager: 9093,
+  /** Alertmanagers gossip here (TCP and UDP), so that two of them send each notification once. */
+  alertmanagerCluster: 9094,
+  /** The lab's webhook receiver, on each monitoring host's loopback: it records every notification. */
+  alertReceiver: 9095,
   nodeExporter: 9100,
   mysqldExporter: 9104,
   nginxExporter: 9113,

@@ -6,7 +6,7 @@ import { unknownChoice, type Path, type Problem } from './problems.ts';
 import { resolveRecords } from './records.ts';
 import { DEFAULT_NETWORKS, DEFAULT_TTL, OFFSETS, type Report } from './resolve-common.ts';
 import type { ParsedDesign } from './schema.ts';
-import type { ResolvedHost, ResolvedNetwork, ResolvedPolicies, ResolvedStack } from './types.ts';
+import type { Notify, ResolvedHost, ResolvedNetwork, ResolvedPolicies, ResolvedStack } from './types.ts';
 import { CLIENT, type Role } from './vocabulary.ts';
 
 // resolve(): what the user wrote → a frozen, fully defaulted design, or the list of
@@ -20,7 +20,7 @@ export const DEFAULT_POLICIES: ResolvedPolicies = {
   lb: { algorithm: 'roundrobin' },
   healthChecks: { enabled: true, path: '/healthz', intervalMs: 500, fall: 2, rise: 2 },
   db: { replication: 'async', failover: 'manual' },
-  monitoring: { uptimeCheck: false, alerting: false },
+  monitoring: { uptimeCheck: false, alerting: false, notify: [] },
   availability: 0.999,
 };
 
@@ -112,7 +112,11 @@ function resolvePolicies(design: ParsedDesign): ResolvedPolicies {
     lb: { algorithm: p.lb?.algorithm ?? d.lb.algorithm },
     healthChecks: { ...d.healthChecks, ...p.healthChecks },
     db: { ...d.db, ...p.db },
-    monitoring: { ...d.monitoring, ...p.monitoring },
+    monitoring: {
+      uptimeCheck: p.monitoring?.uptimeCheck ?? d.monitoring.uptimeCheck,
+      alerting: p.monitoring?.alerting ?? d.monitoring.alerting,
+      notify: (p.monitoring?.notify ?? []).map((n): Notify => ('webhook' in n ? { kind: 'webhook', url: n.webhook } : { kind: 'email', to: n.email, smtp: n.smtp, from: n.from ?? `alerts@${design.domain}` })),
+    },
     availability: p.availability ?? d.availability,
   };
 }
@@ -191,6 +195,9 @@ function checkRoles(design: ParsedDesign, policies: ResolvedPolicies, hostsWith:
   const virtualIp = design.policies?.lb?.virtualIp;
   if (virtualIp !== undefined && virtualIp !== false && lbs.length < 2) {
     report(['policies', 'lb', 'virtualIp'], `a virtual IP is shared by two or more lb hosts, and this stack has ${lbs.length}; add a second lb or remove virtualIp`);
+  }
+  if ((design.policies?.monitoring?.notify?.length ?? 0) > 0 && !policies.monitoring.alerting) {
+    report(['policies', 'monitoring', 'notify'], 'notify says where alerts go, and alerting is off; set policies.monitoring.alerting: true');
   }
   if (hostsWith('monitoring').length === 0) {
     for (const key of ['uptimeCheck', 'alerting'] as const) {

@@ -68,6 +68,19 @@ export const PoliciesSchema = z.strictObject({
     .strictObject({
       uptimeCheck: z.boolean().optional(),
       alerting: z.boolean().optional(),
+      // Where alerts go besides the lab's own receiver.
+      notify: z
+        .array(
+          z.union([
+            z.strictObject({ webhook: z.url({ protocol: /^https?$/, error: 'a webhook is an http:// or https:// URL' }) }),
+            z.strictObject({
+              email: z.email({ error: 'expected an e-mail address such as ops@foobar.com' }),
+              smtp: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: 'the SMTP server as host:port, e.g. mail.foobar.com:25' }),
+              from: z.email({ error: 'expected an e-mail address such as alerts@foobar.com' }).optional(),
+            }),
+          ]),
+        )
+        .optional(),
     })
     .optional(),
   availability: z.number().gt(0).lte(1).optional(),

@@ -41,7 +41,7 @@ export interface ResolvedRecord {
   readonly redundancy: 'virtual-ip' | 'multiple-records' | 'none';
 }
 
-export type FlowPurpose = 'http' | 'https' | 'proxy' | 'app' | 'sql-write' | 'sql-read' | 'replication' | 'cache' | 'metrics' | 'uptime' | 'dns' | 'vrrp';
+export type FlowPurpose = 'http' | 'https' | 'proxy' | 'app' | 'sql-write' | 'sql-read' | 'replication' | 'cache' | 'metrics' | 'uptime' | 'dns' | 'vrrp' | 'alert-cluster';
 
 /** Who talks to whom, on which port. The single source for the analysis and for firewall rules. */
 export interface Flow {
@@ -57,6 +57,9 @@ export interface Flow {
   readonly purpose: FlowPurpose;
 }
 
+/** A receiver of the design's own, besides the lab's (policies.monitoring.notify). */
+export type Notify = { readonly kind: 'webhook'; readonly url: string } | { readonly kind: 'email'; readonly to: string; readonly from: string; readonly smtp: string };
+
 export interface ResolvedPolicies {
   readonly tls: boolean;
   /** With tls: 'edge' ends it at the public entry; 'end-to-end' encrypts every hop behind it too. */
@@ -65,7 +68,7 @@ export interface ResolvedPolicies {
   readonly lb: { readonly algorithm: 'roundrobin' | 'leastconn' };
   readonly healthChecks: { readonly enabled: boolean; readonly path: string; readonly intervalMs: number; readonly fall: number; readonly rise: number };
   readonly db: { readonly replication: 'async' | 'semi-sync'; readonly failover: 'manual' | 'automatic' };
-  readonly monitoring: { readonly uptimeCheck: boolean; readonly alerting: boolean };
+  readonly monitoring: { readonly uptimeCheck: boolean; readonly alerting: boolean; readonly notify: readonly Notify[] };
   readonly availability: number;
 }
 

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BLUEPRINTS } from '../../src/blueprints/index.ts';
 import { loadDesign } from '../../src/design/load.ts';
+import { alertRules, JOBS, renderRules } from '../../src/daemons/prometheus-rules.ts';
 import { planLab } from '../../src/plan/plan.ts';
 import { describeProbe } from '../../src/plan/probe.ts';
 import { assertGolden, designFrom, FIXED } from '../helpers.ts';
@@ -189,16 +190,20 @@ describe('keepalived and the virtual IP of ha', () => {
 });
 
 describe('Prometheus and the node exporters', () => {
-  test('every rendered Prometheus config is one promtool accepts', { skip: spawnSync('promtool', ['--version']).error ? 'promtool is not installed' : false }, async () => {
+  test('every rendered Prometheus config and rules file is one promtool accepts', { skip: spawnSync('promtool', ['--version']).error ? 'promtool is not installed' : false }, async () => {
     let checked = 0;
     for (const blueprint of BLUEPRINTS) {
       const plan = planLab((await loadDesign(blueprint)).stack, FIXED);
       for (const spec of plan.daemons.filter((d) => d.daemon === 'prometheus')) {
         const dir = mkdtempSync(join(tmpdir(), 'prometheus-'));
         try {
-          writeFileSync(join(dir, 'prometheus.yml'), spec.files[0]!.content);
+          const [config, rules] = spec.files;
+          // The config names its rules file where the lab puts it; here it sits beside the config.
+          writeFileSync(join(dir, 'prometheus.yml'), config!.content.replace(rules!.path, join(dir, 'rules.yml')));
+          writeFileSync(join(dir, 'rules.yml'), rules!.content);
           const check = spawnSync('promtool', ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' });
           assert.equal(check.status, 0, `${blueprint} ${spec.host}: ${check.stdout}${check.stderr}`);
+          assert.match(check.stdout, /SUCCESS: \d+ rules found/);
           checked++;
         } finally {
           rmSync(dir, { recursive: true, force: true });
@@ -208,12 +213,77 @@ describe('Prometheus and the node exporters', () => {
     assert.equal(checked, 4, 'secured, scaled and ha (two)');
   });
 
+  test('every rendered Alertmanager config is one amtool accepts, and the Alertmanagers of ha form one cluster', { skip: spawnSync('amtool', ['--version']).error ? 'amtool is not installed' : false }, async () => {
+    let checked = 0;
+    for (const blueprint of BLUEPRINTS) {
+      const plan = planLab((await loadDesign(blueprint)).stack, FIXED);
+      for (const spec of plan.daemons.filter((d) => d.daemon === 'alertmanager')) {
+        const dir = mkdtempSync(join(tmpdir(), 'alertmanager-'));
+        try {
+          writeFileSync(join(dir, 'alertmanager.yml'), spec.files[0]!.content);
+          const check = spawnSync('amtool', ['check-config', join(dir, 'alertmanager.yml')], { encoding: 'utf8' });
+          assert.equal(check.status, 0, `${blueprint} ${spec.host}: ${check.stdout}${check.stderr}`);
+          checked++;
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+    assert.equal(checked, 3, 'secured and ha (two); scaled does not alert');
+    const ha = planLab((await loadDesign('ha')).stack, FIXED);
+    const command = (host: string) => ha.daemons.find((d) => d.host === host && d.daemon === 'alertmanager')!.command;
+    assert.ok(command('mon-01').includes('--cluster.listen-address=10.71.128.19:9094'));
+    assert.ok(command('mon-01').includes('--cluster.peer=10.71.128.20:9094'));
+    assert.ok(command('mon-02').includes('--cluster.peer=10.71.128.19:9094'));
+    const secured = planLab((await loadDesign('secured')).stack, FIXED);
+    assert.ok(secured.daemons.find((d) => d.daemon === 'alertmanager')!.command.includes('--cluster.listen-address='), 'alone, it gossips with nobody');
+    const prometheus = ha.daemons.find((d) => d.host === 'mon-02' && d.daemon === 'prometheus')!.files[0]!.content;
+    assert.match(prometheus, /targets: \['10\.71\.128\.20:9093', '10\.71\.128\.19:9093'\]/, 'each Prometheus alerts both Alertmanagers, its own first');
+  });
+
+  test("a design's own receivers hear every alert but the Watchdog, besides the lab's", () => {
+    const { stack } = designFrom(`
+stack: t
+domain: example.com
+hosts:
+  web-01: { roles: [web, app, db-primary], networks: [public, private] }
+  mon-01: { roles: [monitoring], networks: [private] }
+policies:
+  monitoring:
+    alerting: true
+    notify:
+      - webhook: http://hooks.example.com/webstack
+      - { email: ops@example.com, smtp: mail.example.com:25 }
+`);
+    const config = planLab(stack!, FIXED).daemons.find((d) => d.daemon === 'alertmanager')!.files[0]!.content;
+    assert.match(config, /receiver: design\n\s+matchers:\n\s+- alertname != Watchdog\n\s+continue: true/);
+    assert.match(config, /url: http:\/\/hooks\.example\.com\/webstack/);
+    assert.match(config, /to: ops@example\.com\n\s+from: alerts@example\.com\n\s+smarthost: mail\.example\.com:25/);
+    assert.match(config, /url: http:\/\/127\.0\.0\.1:9095\/alerts/);
+  });
+
+  test('promtool finds each alert firing on the series that mean it, and silent on healthy ones', { skip: spawnSync('promtool', ['--version']).error ? 'promtool is not installed' : false }, async () => {
+    const tests = readFileSync(join(import.meta.dirname, '..', 'prometheus', 'rules.test.yml'), 'utf8');
+    // Every alert there is has a case, firing.
+    for (const rule of alertRules(new Set(JOBS), 'secured', true)) assert.match(tests, new RegExp(`alertname: ${rule.alert}\\n\\s+exp_alerts:\\n\\s+- exp_labels`), rule.alert);
+    const dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    try {
+      writeFileSync(join(dir, 'rules.yml'), renderRules(new Set(JOBS), 'secured', true));
+      writeFileSync(join(dir, 'tests.yml'), tests);
+      const run = spawnSync('promtool', ['test', 'rules', join(dir, 'tests.yml')], { encoding: 'utf8' });
+      assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
+      assert.match(run.stdout, /SUCCESS/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('scrapes what the lab runs on each monitored host, from each monitoring host on its own', async () => {
     const plan = planLab((await loadDesign('ha')).stack, FIXED);
     for (const mon of ['mon-01', 'mon-02']) {
       const config = plan.daemons.find((d) => d.host === mon && d.daemon === 'prometheus')!.files[0]!.content;
       assert.match(config, /scrape_interval: 5s/);
-      assert.equal(config.match(/labels: \{ host: [\w-]+ \}/g)!.length, 11 + 2 + 2, `${mon}: 11 node exporters, 2 HAProxy, 2 Prometheus`);
+      assert.equal(config.match(/labels: \{ host: [\w-]+ \}/g)!.length, 11 + 2 + 2 + 2, `${mon}: 11 node exporters, 2 HAProxy, 2 Prometheus, 2 Alertmanagers`);
       // Not yet run by the lab: nothing to scrape there.
       assert.doesNotMatch(config, /:9104|:9113|:9121|:8000/);
     }
