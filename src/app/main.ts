@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { readAppConfig } from './config.ts';
+import { AppMetrics } from './metrics.ts';
 import { createApp } from './server.ts';
 import { MariaDbStore } from './store-mariadb.ts';
 
@@ -38,7 +39,8 @@ for (let attempt = 1; ; attempt++) {
 }
 store.startMonitoring();
 
-const app = createApp({ store, hostName: config.host, secret: config.secret, siteName: config.siteName, readYourWritesSeconds: config.readYourWritesSeconds, healthPath: config.healthPath, logger });
+const metrics = new AppMetrics();
+const app = createApp({ store, hostName: config.host, secret: config.secret, siteName: config.siteName, readYourWritesSeconds: config.readYourWritesSeconds, healthPath: config.healthPath, logger, metrics });
 // With TLS end to end, HTTPS only, with the host's certificate from the stack's CA.
 const tls = config.tls ? { createServer: createHttpsServer, serverOptions: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {};
 const server = serve({ fetch: app.fetch, hostname: config.listen, port: config.port, ...tls }, (info) =>

@@ -35,3 +35,14 @@ export function readOrder(sources: readonly SourceHealth[], preference: ReadPref
     .sort((a, b) => rank(a.s) - rank(b.s) || (a.s.lagSeconds ?? Infinity) - (b.s.lagSeconds ?? Infinity) || a.index - b.index)
     .map(({ s }) => s.host);
 }
+
+/** Why a read went where it went, for the app's metrics. */
+export type ReadReason = 'replica' | 'read-your-writes' | 'fallback' | 'primary-only';
+
+/** Given the databases and which one served a read: a replica, or the primary for which reason. */
+export function readReason(sources: readonly Pick<SourceHealth, 'host' | 'role'>[], servedBy: string, preferPrimary: boolean): ReadReason {
+  const served = sources.find((s) => s.host === servedBy);
+  if (served?.role === 'replica') return 'replica';
+  if (!sources.some((s) => s.role === 'replica')) return 'primary-only';
+  return preferPrimary ? 'read-your-writes' : 'fallback';
+}

@@ -4,7 +4,9 @@ import { getCookie, setCookie } from 'hono/cookie';
 import type { Logger } from 'pino';
 import { READ_YOUR_WRITES_S } from './config.ts';
 import { issueToken, tokenIsValid } from './csrf.ts';
+import type { AppMetrics } from './metrics.ts';
 import { renderPage } from './page.ts';
+import { readReason } from './routing.ts';
 import { DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type PostStore } from './posts.ts';
 
 // The foobar app: the site www.foobar.com serves. Static files are nginx's job; this serves the
@@ -22,15 +24,19 @@ export interface AppOptions {
   /** The design's health-check path (policies.healthChecks.path); /healthz answers too. */
   readonly healthPath?: string;
   readonly logger?: Logger;
+  /** Counted for Prometheus and served at /metrics; without it, /metrics is not served. */
+  readonly metrics?: AppMetrics;
 }
 
 const CSRF_COOKIE = 'foobar_csrf';
+/** Where Prometheus scrapes the app; nginx and HAProxy refuse it from outside (only the metrics flow reaches it). */
+export const METRICS_PATH = '/metrics';
 /** Set on a write; while present, the client's reads prefer the primary. */
 const WROTE_COOKIE = 'foobar_wrote';
 const MAX_BODY_BYTES = 16 * 1024;
 
 export function createApp(options: AppOptions): Hono {
-  const { store, hostName, secret, siteName, logger } = options;
+  const { store, hostName, secret, siteName, logger, metrics } = options;
   const readYourWrites = options.readYourWritesSeconds ?? READ_YOUR_WRITES_S;
   const app = new Hono();
   const HEALTH_DETAIL_HEADER = 'x-webstack-health';
@@ -45,8 +51,12 @@ export function createApp(options: AppOptions): Hono {
     await next();
     c.header('X-Served-By', hostName);
     // Health probes arrive every few seconds; they would drown the log.
-    const level = healthPaths.includes(c.req.path) && c.res.status === 200 ? 'debug' : 'info';
-    logger?.[level]({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+    const probe = healthPaths.includes(c.req.path) || c.req.path === METRICS_PATH;
+    const level = probe && c.res.status === 200 ? 'debug' : 'info';
+    const ms = performance.now() - started;
+    logger?.[level]({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms) }, 'request');
+    // Users' requests only: the load balancers' checks and Prometheus' scrapes would outnumber them.
+    if (!probe) metrics?.request(c.req.routePath === '/*' ? 'unmatched' : c.req.routePath, c.req.method, c.res.status, ms / 1000);
   });
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `the request body is larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
 
@@ -59,6 +69,13 @@ export function createApp(options: AppOptions): Hono {
       // nginx says when the request came in on a public address: then only whether it can serve.
       const body = c.req.header(HEALTH_DETAIL_HEADER) === 'none' ? { status } : { status, host: hostName, reads: health.readable, writes: health.writable, databases: health.sources };
       return c.json(body, health.readable ? 200 : 503);
+    });
+  }
+
+  if (metrics) {
+    app.get(METRICS_PATH, async (c) => {
+      const { contentType, body } = await metrics.text();
+      return c.body(body, 200, { 'Content-Type': contentType });
     });
   }
 
@@ -90,8 +107,7 @@ export function createApp(options: AppOptions): Hono {
     if (before === null || !Number.isInteger(limit) || limit < 1 || limit > 100) {
       return c.json({ error: '"before" must be a positive whole number and "limit" a whole number from 1 to 100' }, 400);
     }
-    const { posts, readFrom } = await store.list({ limit: limit + 1, beforeId: before, preferPrimary: justWrote(c) });
-    c.header('X-Read-From', readFrom);
+    const { posts, readFrom } = await listPosts(c, limit + 1, before);
     const shown = posts.slice(0, limit);
     const next = posts.length > limit ? `/api/posts?before=${shown.at(-1)!.id}&limit=${limit}` : null;
     return c.json({ posts: shown, next });
@@ -132,15 +148,23 @@ export function createApp(options: AppOptions): Hono {
     return wantsJson(c) ? c.json({ error: message, ...(error instanceof PrimaryUnavailable ? { primary: error.host } : {}) }, status) : c.text(message, status);
   });
 
+  /** A read of posts, from the database the store picks; the response and the metrics say which. */
+  async function listPosts(c: Context, limit: number, beforeId: number | undefined) {
+    const preferPrimary = justWrote(c);
+    const result = await store.list({ limit, beforeId, preferPrimary });
+    c.header('X-Read-From', result.readFrom);
+    metrics?.read(result.readFrom, readReason(store.health().sources, result.readFrom, preferPrimary));
+    return result;
+  }
+
   async function page(
     c: Context,
     view: { before?: number; status: 200 | 400; errors?: Record<string, string>; draft?: { author: string; body: string }; notice?: string | undefined },
   ) {
-    const { posts, readFrom } = await store.list({ limit: LIMITS.pageSize + 1, beforeId: view.before, preferPrimary: justWrote(c) });
+    const { posts } = await listPosts(c, LIMITS.pageSize + 1, view.before);
     const shown = posts.slice(0, LIMITS.pageSize);
     const token = issueToken(secret);
     setCookie(c, CSRF_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: secure(c) });
-    c.header('X-Read-From', readFrom);
     c.header('Cache-Control', 'no-store');
     const html = renderPage({
       siteName,

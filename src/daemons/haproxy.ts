@@ -105,6 +105,8 @@ ${front.map((a) => `    bind ${a}:${PORTS.https} ssl crt "\${${SITE_PEM_VARIABLE
     # public entry says whether it can serve, and no more.
     http-request return status 200 content-type text/plain string "ok" if { path ${healthPaths(design).join(' ')} } { nbsrv(servers) gt 0 }
     http-request return status 503 content-type text/plain string "unavailable" if { path ${healthPaths(design).join(' ')} }
+    # The app's metrics are for the monitoring hosts, which scrape it directly, not for the internet.
+    http-request return status 404 content-type text/plain string "Not found" if { path /metrics }
     # Only idempotent requests are sent twice; a POST is retried only when it never reached a server.
     http-request disable-l7-retry if !METH_GET
     default_backend servers

@@ -96,6 +96,11 @@ ${tlsBehind.addresses.map((a) => `        listen ${a}:${PORTS.https} ssl default
             expires 1h;
         }
 
+        # The app's metrics are for the monitoring hosts, which scrape it directly.
+        location = /metrics {
+            return 404;
+        }
+
         location / {
             proxy_pass ${appTls ? 'https' : 'http'}://foobar_app;${
   appTls

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import { alertmanagerAddress, alertmanagersOf } from './alertmanager.ts';
+import { appServesTls, internalCaFile } from '../plan/internal-ca.ts';
 import { LOOPBACK } from './listeners.ts';
 import { renderRules, type Job } from './prometheus-rules.ts';
 import { header, listener, staged, type DaemonContext, type RunnableDaemon } from './types.ts';
@@ -15,6 +16,8 @@ interface Target {
   readonly job: string;
   readonly address: string;
   readonly host: string;
+  /** Scraped over HTTPS, verified against the stack's CA (the app, with TLS end to end). */
+  readonly tls: boolean;
 }
 
 /** What this monitoring host scrapes: its metrics flows, by the daemon that serves each port. */
@@ -26,9 +29,9 @@ export function scrapeTargets(context: Pick<DaemonContext, 'design' | 'host' | '
     if (f.from !== host.name || f.purpose !== 'metrics') continue;
     const to = byName.get(f.to)!;
     const daemon = context.servedBy(f.to, f.port);
-    // A daemon the lab does not run yet has nothing to scrape; nor has the app, until it serves /metrics.
-    if (!daemon || daemon === 'app') continue;
-    targets.push({ job: daemon, address: `${f.network === null ? LOOPBACK : to.addresses[f.network]!}:${f.port}`, host: to.name });
+    // A daemon the lab does not run yet has nothing to scrape; nor has a design's own app server.
+    if (!daemon || (daemon === 'app' && design.app.command !== null)) continue;
+    targets.push({ job: daemon, address: `${f.network === null ? LOOPBACK : to.addresses[f.network]!}:${f.port}`, host: to.name, tls: daemon === 'app' && appServesTls(design, to.name) });
   }
   return targets;
 }
@@ -40,7 +43,7 @@ export const prometheus: RunnableDaemon = {
   listens: (role) => (role === 'monitoring' ? [listener('prometheus', role, PORTS.prometheus, 'monitoring')] : []),
   runsOn: (host) => host.roles.includes('monitoring'),
   // Its targets are up before it first scrapes them.
-  after: ['node-exporter', 'haproxy', 'nginx', 'mariadb', 'alertmanager'],
+  after: ['node-exporter', 'haproxy', 'nginx', 'mariadb', 'app', 'alertmanager'],
   render(context) {
     const { paths, host, design } = context;
     // Where the other monitoring hosts scrape it; loopback when it is the only one.
@@ -70,6 +73,11 @@ ${
   alerting
     ? `
 alerting:
+  # Each Prometheus labels its series with its own name; an alert must not carry it, or the
+  # Alertmanagers would see one alert per Prometheus and tell a person once for each.
+  alert_relabel_configs:
+    - action: labeldrop
+      regex: monitor
   alertmanagers:
     - static_configs:
         - targets: [${alertmanagersOf(design, host).map((a) => `'${a}'`).join(', ')}]
@@ -79,7 +87,7 @@ alerting:
 scrape_configs:
 ${[...jobs.entries()]
   .map(
-    ([job, targets]) => `  - job_name: ${job}
+    ([job, targets]) => `  - job_name: ${job}${targets.some((t) => t.tls) ? `\n    scheme: https\n    tls_config:\n      ca_file: ${internalCaFile(context.stackPaths)}` : ''}
     static_configs:
 ${targets.map((t) => `      - targets: ['${t.address}']\n        labels: { host: ${t.host} }`).join('\n')}`,
   )

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { AuditReport } from '../../src/lab/audit.ts';
-import { everyTargetUp, expectOk, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
+import { alertArrives, alertStories, everyTargetUp, expectOk, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
 
 // ha, brought up for what the secured-stack issue asks of it: both load balancers behind one
 // virtual IP (keepalived), each with a certificate of its own by ACME, TLS end to end, every host
@@ -44,6 +44,35 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
       assert.equal(targets.filter((t) => t.job === 'node-exporter').length, 11, `${mon}: a node exporter on every design host`);
       assert.deepEqual(targets.filter((t) => t.job === 'prometheus').map((t) => t.host).sort(), ['mon-01', 'mon-02']);
       assert.deepEqual(targets.filter((t) => t.job === 'haproxy').map((t) => t.host).sort(), ['lb-01', 'lb-02']);
+      assert.deepEqual(targets.filter((t) => t.job === 'alertmanager').map((t) => t.host).sort(), ['mon-01', 'mon-02']);
+    }
+  });
+
+  test('two Prometheus and two Alertmanagers tell a person once; with one monitoring host dead, the next alert still arrives', async (t) => {
+    try {
+      expectOk(webstack('fail', 'web-02', '--stack', stack), 'fail web-02');
+      const web = await alertArrives(stack, 'BackendDown for web-02', (a) => a.name === 'BackendDown' && a.labels.server === 'web-02');
+      // Give the other Alertmanager time to send it too, if the cluster failed to deduplicate.
+      await sleep(10_000);
+      const told = alertStories(stack).filter((a) => a.labels.host === 'web-02' || a.labels.server === 'web-02');
+      t.diagnostic(told.map((a) => `${a.name} ${a.subject} via ${a.via} ×${a.firingNotifications}`).join('; '));
+      for (const a of told) assert.equal(a.firingNotifications, 1, `${a.name} ${a.subject}: told once, not once per Alertmanager`);
+      // One story per alert: two Prometheus evaluating the same rule make one alert, not two.
+      const names = told.map((a) => `${a.name} ${a.subject}`);
+      assert.deepEqual(names, [...new Set(names)], 'each alert told once, not once per Prometheus');
+      assert.ok(web.via === 'mon-01' || web.via === 'mon-02');
+      expectOk(webstack('heal', 'web-02', '--stack', stack), 'heal web-02');
+
+      // The monitoring host that sent it dies; the other one alone tells of the next failure.
+      const dead = web.via;
+      expectOk(webstack('fail', dead, '--stack', stack), `fail ${dead}`);
+      const failedAt = Date.now();
+      expectOk(webstack('fail', 'app-02', '--stack', stack), 'fail app-02');
+      const next = await alertArrives(stack, 'BackendDown or InstanceDown for app-02', (a) => a.labels.host === 'app-02' && a.status === 'firing');
+      t.diagnostic(`with ${dead} dead, ${next.name} for app-02 arrived via ${next.via} ${Date.parse(next.notifiedAt) - failedAt} ms after the fail`);
+      assert.notEqual(next.via, dead);
+    } finally {
+      for (const host of ['web-02', 'app-02', 'mon-01', 'mon-02']) webstack('heal', host, '--stack', stack);
     }
   });
 

@@ -79,3 +79,35 @@ export async function everyTargetUp(stack: string, host: string, address: string
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
+
+/** One alert's story, as `webstack alerts --json` gives it. */
+export interface AlertStory {
+  name: string;
+  status: 'firing' | 'resolved';
+  subject: string;
+  labels: Record<string, string>;
+  notifiedAt: string;
+  resolvedAt: string | null;
+  via: string;
+  firingNotifications: number;
+}
+
+export function alertStories(stack: string): AlertStory[] {
+  return JSON.parse(expectOk(webstack('alerts', '--stack', stack, '--json'), 'alerts').stdout) as AlertStory[];
+}
+
+/** Polls `check` every 500 ms until it returns a value, and returns that; fails after `withinMs`, saying what it waited for. */
+export async function waitFor<T>(what: string, check: () => T | undefined, withinMs: number, context: () => string = () => ''): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const found = check();
+    if (found !== undefined) return found;
+    if (Date.now() - started > withinMs) throw new Error(`no ${what} within ${withinMs} ms${context()}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Waits until the receiver has recorded an alert that `wanted` accepts, and returns it. */
+export function alertArrives(stack: string, what: string, wanted: (a: AlertStory) => boolean, withinMs = 60_000): Promise<AlertStory> {
+  return waitFor(what, () => alertStories(stack).find(wanted), withinMs, () => `; the receiver has: ${JSON.stringify(alertStories(stack).map((a) => `${a.status} ${a.name} ${a.subject}`))}`);
+}

@@ -11,7 +11,7 @@ import type { AuditReport } from '../../src/lab/audit.ts';
 import { loadFrom } from '../../src/lab/load.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
 import { repoRoot } from '../helpers.ts';
-import { everyTargetUp, expectOk, home, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
+import { alertArrives, alertStories, everyTargetUp, waitFor, expectOk, home, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
 
 // The seeds' third stage, firewalled for real: every host's nftables ruleset comes from the
 // design's flows, and audit proves it with nmap from the client and from every tier. One stack
@@ -118,9 +118,32 @@ describe('secured: a firewall on every host, from the flows, proven by audit', {
     assert.equal(expectOk(inHost(stack, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'https://www.foobar.com/'), 'GET after').stdout, '200');
   });
 
-  test("Prometheus on mon-01 scrapes every host's node exporter, HAProxy and itself, and every target is up", async () => {
+  test("Prometheus on mon-01 scrapes every host's node exporter, HAProxy, the apps, its Alertmanager and itself, and every target is up", async () => {
     const targets = await everyTargetUp(stack, 'mon-01', '127.0.0.1');
-    assert.deepEqual(targets.map((t) => `${t.job} ${t.host}`).sort(), ['haproxy lb-01', 'node-exporter lb-01', 'node-exporter mon-01', 'node-exporter server-01', 'node-exporter server-02', 'prometheus mon-01']);
+    assert.deepEqual(targets.map((t) => `${t.job} ${t.host}`).sort(), ['alertmanager mon-01', 'app server-01', 'app server-02', 'haproxy lb-01', 'node-exporter lb-01', 'node-exporter mon-01', 'node-exporter server-01', 'node-exporter server-02', 'prometheus mon-01']);
+  });
+
+  test('a web server killed under load: instance-down and backend-down reach the receiver once each, then resolve after heal', async (t) => {
+    await alertArrives(stack, 'the watchdog', (a) => a.name === 'Watchdog');
+    const load = loadFrom(home, stack, { from: 'client', urls: ['https://www.foobar.com/', 'https://www.foobar.com/api/posts'], requests: 6000, rate: 100, connections: 10, timeoutS: 10 }, namespaceTarget);
+    const failedAt = Date.now();
+    try {
+      expectOk(webstack('fail', 'server-02', '--stack', stack), 'fail server-02');
+      const backend = await alertArrives(stack, 'BackendDown for server-02', (a) => a.name === 'BackendDown' && a.labels.server === 'server-02');
+      const instance = await alertArrives(stack, 'InstanceDown on server-02', (a) => a.name === 'InstanceDown' && a.labels.host === 'server-02');
+      t.diagnostic(`from fail to the receiver: BackendDown ${Date.parse(backend.notifiedAt) - failedAt} ms, InstanceDown ${Date.parse(instance.notifiedAt) - failedAt} ms`);
+      expectOk(webstack('heal', 'server-02', '--stack', stack), 'heal server-02');
+      const aboutServer02 = () => alertStories(stack).filter((a) => a.labels.host === 'server-02' || a.labels.server === 'server-02');
+      const stories = await waitFor('resolved notification for every server-02 alert', () => (aboutServer02().every((a) => a.status === 'resolved') ? aboutServer02() : undefined), 60_000, () => JSON.stringify(aboutServer02()));
+      assert.ok(stories.length >= 2, JSON.stringify(stories));
+      for (const story of stories) {
+        assert.equal(story.firingNotifications, 1, `${story.name} ${story.subject} told once`);
+        assert.ok(story.resolvedAt, `${story.name} ${story.subject} resolved`);
+      }
+    } finally {
+      webstack('heal', 'server-02', '--stack', stack);
+      await load;
+    }
   });
 
   test('a stray listener on a host fails audit, named with its port and program', async () => {

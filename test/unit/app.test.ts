@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createApp } from '../../src/app/server.ts';
+import { AppMetrics } from '../../src/app/metrics.ts';
 import { escapeHtml } from '../../src/app/page.ts';
 import { DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type NewPost, type Post, type PostStore } from '../../src/app/posts.ts';
-import { readOrder, type SourceHealth } from '../../src/app/routing.ts';
+import { readOrder, readReason, type SourceHealth } from '../../src/app/routing.ts';
 
 // The foobar app, without a socket or a database: requests go through Hono's app.request and
 // posts into an in-memory store.
@@ -233,5 +234,41 @@ describe('where a read goes', () => {
   test('of two fresh replicas the one less behind comes first, and every source appears once', () => {
     const order = readOrder([source('p', 'primary', true, null), source('r1', 'replica', true, 1), source('r2', 'replica', true, 0)], normal);
     assert.deepEqual(order, ['r2', 'r1', 'p']);
+  });
+});
+
+describe('the app tells Prometheus what users asked and which database answered', () => {
+  test('requests are counted by route, method and status, with their latency; health checks and scrapes are not', async () => {
+    const store = new MemoryStore();
+    const metrics = new AppMetrics(false);
+    const app = createApp({ store, hostName: 'web-test', secret: 'a-secret-of-sufficient-length', siteName: 'foobar.com', metrics });
+    for (let i = 0; i < 3; i++) assert.equal((await app.request('/api/posts')).status, 200);
+    assert.equal((await app.request('/no-such-page')).status, 404);
+    assert.equal((await app.request('/healthz')).status, 200);
+    store.replicaDown = true;
+    await app.request('/api/posts');
+    const scraped = await app.request('/metrics');
+    assert.equal(scraped.status, 200);
+    assert.match(scraped.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
+    const text = await scraped.text();
+    assert.match(text, /^app_http_requests_total\{route="\/api\/posts",method="GET",status="200"\} 4$/m);
+    assert.match(text, /^app_http_requests_total\{route="unmatched",method="GET",status="404"\} 1$/m);
+    assert.doesNotMatch(text, /route="\/healthz"|route="\/metrics"/);
+    assert.match(text, /^app_http_request_duration_seconds_count\{route="\/api\/posts",method="GET"\} 4$/m);
+    assert.match(text, /^app_db_reads_total\{database="db-replica",reason="replica"\} 3$/m);
+    assert.match(text, /^app_db_reads_total\{database="db-primary",reason="fallback"\} 1$/m);
+  });
+
+  test('a read from the primary is read-your-writes after a write, a fallback otherwise, and the only choice without replicas', () => {
+    const both = [{ host: 'db-01', role: 'primary' as const }, { host: 'db-02', role: 'replica' as const }];
+    assert.equal(readReason(both, 'db-02', false), 'replica');
+    assert.equal(readReason(both, 'db-01', true), 'read-your-writes');
+    assert.equal(readReason(both, 'db-01', false), 'fallback');
+    assert.equal(readReason([both[0]!], 'db-01', false), 'primary-only');
+  });
+
+  test('without metrics, /metrics is an ordinary unknown page', async () => {
+    const { app } = setup();
+    assert.equal((await app.request('/metrics')).status, 404);
   });
 });
