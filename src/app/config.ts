@@ -34,6 +34,8 @@ export const AppConfigSchema = z.strictObject({
   keepAliveTimeoutMs: z.number().int().positive(),
   /** With TLS end to end: serve HTTPS only, with this certificate and key (PEM files). */
   tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  /** Where its request log also goes, over syslog (UDP): rsyslog on each monitoring host. */
+  syslog: z.array(z.strictObject({ address: z.string(), port: z.number().int() })).default([]),
 });
 
 export type AppConfig = z.infer<typeof AppConfigSchema>;

@@ -5,19 +5,20 @@ import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { readAppConfig } from './config.ts';
+import { appLogger } from './logger.ts';
 import { AppMetrics } from './metrics.ts';
 import { createApp } from './server.ts';
 import { MariaDbStore } from './store-mariadb.ts';
 
 // The foobar app server's entry point: `node --import tsx src/app/main.ts <config.json>`.
 
-const logger = pino({ base: undefined });
 const configPath = process.argv[2];
 if (!configPath) {
-  logger.fatal('usage: main.ts <config.json>');
+  pino().fatal('usage: main.ts <config.json>');
   process.exit(2);
 }
 const config = readAppConfig(configPath);
+const logger = appLogger(config.syslog);
 const store = new MariaDbStore(config.database);
 
 // The primary may still be starting (or be down): keep trying; the supervisor's readiness probe

@@ -54,7 +54,10 @@ export function createApp(options: AppOptions): Hono {
     const probe = healthPaths.includes(c.req.path) || c.req.path === METRICS_PATH;
     const level = probe && c.res.status === 200 ? 'debug' : 'info';
     const ms = performance.now() - started;
-    logger?.[level]({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms) }, 'request');
+    // The request id the load balancer (or nginx) gave it, and the database that answered a read.
+    const requestId = c.req.header('x-request-id');
+    const readFrom = c.res.headers.get('X-Read-From');
+    logger?.[level]({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms), ...(requestId ? { requestId } : {}), ...(readFrom ? { readFrom } : {}) }, 'request');
     // Users' requests only: the load balancers' checks and Prometheus' scrapes would outnumber them.
     if (!probe) metrics?.request(c.req.routePath === '/*' ? 'unmatched' : c.req.routePath, c.req.method, c.res.status, ms / 1000);
   });

@@ -131,15 +131,26 @@ export function parseListening(text: string): Listening[] {
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
+/** Linux's default net.ipv4.ip_local_port_range. */
+export const EPHEMERAL_PORTS: readonly [number, number] = [32768, 60999];
+
+/** Reads `sysctl -n net.ipv4.ip_local_port_range` ("32768\t60999"). */
+export function parsePortRange(text: string): [number, number] {
+  const [lo, hi] = text.trim().split(/\s+/).map(Number);
+  return Number.isInteger(lo) && Number.isInteger(hi) ? [lo!, hi!] : [...EPHEMERAL_PORTS];
+}
+
 /**
  * What a host listens on, held against what its roles declare: a socket on a non-loopback
  * address that no daemon of the design declares fails, even when a firewall hides it, since a
  * firewall rule is one mistake away from exposing it.
  */
-export function judgeListening(listening: readonly Listening[], declared: readonly { protocol: 'tcp' | 'udp'; port: number }[]): PortVerdict[] {
+export function judgeListening(listening: readonly Listening[], declared: readonly { protocol: 'tcp' | 'udp'; port: number }[], ephemeral: readonly [number, number] = EPHEMERAL_PORTS): PortVerdict[] {
   const verdicts = new Map<string, PortVerdict>();
   for (const l of listening) {
     if (LOOPBACK.test(l.address)) continue;
+    // A UDP socket on a port the kernel handed out is a sender's (HAProxy's syslog socket), not a server's.
+    if (l.protocol === 'udp' && l.port >= ephemeral[0] && l.port <= ephemeral[1]) continue;
     const key = `${l.protocol}/${l.port}`;
     if (verdicts.has(key)) continue;
     const ok = declared.some((d) => d.protocol === l.protocol && d.port === l.port);

@@ -12,6 +12,7 @@ import { FAULT_KINDS, hostRecord, listStacks, pickStack, readState, readStatus, 
 import { checkLoadInput, loadFrom, LOAD_DEFAULTS } from '../lab/load.ts';
 import type { Target } from '../lab/target.ts';
 import { explainName, isValidName } from '../design/names.ts';
+import { parseSince } from '../lab/logs.ts';
 import { EXIT, UsageError, type Io } from './errors.ts';
 
 // The lab's verbs, named as docker compose users expect: up, down, status, exec, logs, ls; and
@@ -128,6 +129,25 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     });
 
   cli
+    .command('top')
+    .description("each tier's and each host's requests per second, error ratio and p99 latency, from the stack's Prometheus, every two seconds (Ctrl-C to stop)")
+    .option('--stack <name>', 'which stack (may be left out while one stack is up)')
+    .option('-n, --iterations <count>', 'stop after this many screens', toInt)
+    .action(async (opts: { stack?: string; iterations?: number }) => {
+      const { formatTop, traffic, TOP_INTERVAL_MS } = await import('../lab/traffic.ts');
+      const stack = pickStack(home(), opts.stack);
+      const running = readState(home(), stack);
+      if (!running || !supervisorAlive(running)) throw labError('not-running', `stack '${stack}' is not running.`);
+      const target = await lab.target();
+      const clear = process.stdout.isTTY ? '\x1b[H\x1b[2J' : '';
+      for (let screen = 1; opts.iterations === undefined || screen <= opts.iterations; screen++) {
+        const figures = await traffic(home(), stack, target);
+        io.stdout(`${clear}${formatTop(stack, figures, new Date())}\n`);
+        if (screen !== opts.iterations) await new Promise((r) => setTimeout(r, TOP_INTERVAL_MS));
+      }
+    });
+
+  cli
     .command('alerts')
     .description("the alerts the stack's Alertmanagers sent, as the lab's receiver recorded them: what fires, what resolved, and when a person was told")
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
@@ -224,14 +244,28 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
 
   cli
     .command('logs')
-    .description("a host's daemon logs (all of its daemons unless one is named)")
-    .argument('<host>', 'a host of the stack')
+    .description("a host's daemon logs (all of its daemons unless one is named); or, from the monitoring hosts, one request's path (--request) or the whole stack's logs merged by time (--all)")
+    .argument('[host]', 'a host of the stack')
     .argument('[daemon]', 'one of its daemons')
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .option('-f, --follow', 'keep printing as the log grows')
     .option('-n, --tail <lines>', 'only the last lines', (v) => Number(v))
-    .action(async (host: string, daemon: string | undefined, opts: { stack?: string; follow?: boolean; tail?: number }) => {
+    .option('--request <id>', 'the lines of one request (its X-Request-ID) at the load balancer, nginx and the app')
+    .option('--all', "every host's access and app logs, merged by time")
+    .option('--since <duration>', 'with --all: only the last 30s, 5m, 2h…', '10m')
+    .option('--json', 'with --request or --all: print JSON')
+    .action(async (host: string | undefined, daemon: string | undefined, opts: { stack?: string; follow?: boolean; tail?: number; request?: string; all?: boolean; since: string; json?: boolean }) => {
       const stack = pickStack(home(), opts.stack);
+      if (opts.request !== undefined || opts.all) {
+        if (host !== undefined) throw new UsageError('--request and --all read every host\'s logs from the monitoring hosts; leave out the host.');
+        const since = parseSinceOption(opts.since);
+        const { formatLogLine, stackLogs } = await import('../lab/logs.ts');
+        const lines = stackLogs(home(), stack).filter((l) => (opts.request !== undefined ? l.message.includes(opts.request) : Date.parse(l.at) >= Date.now() - since));
+        if (opts.json) return io.stdout(JSON.stringify(lines, null, 2) + '\n');
+        if (lines.length === 0) return io.stderr(opts.request !== undefined ? `no line of ${stack}'s logs names request ${opts.request}\n` : `no log line in the last ${opts.since}\n`);
+        return io.stdout(lines.map(formatLogLine).join('\n') + '\n');
+      }
+      if (host === undefined) throw new UsageError('name a host, or use --request <id> or --all.');
       const { daemons } = hostRecord(home(), stack, host).host;
       if (daemon !== undefined && !daemons.includes(daemon)) {
         throw labError('no-daemon', `host ${host} runs no daemon '${daemon}'; it runs: ${daemons.join(', ') || 'none'}.`, `npx webstack logs ${host}`);
@@ -248,6 +282,12 @@ export function addPackagesCommand(cli: Command, io: Io): void {
     .command('packages')
     .description("the Debian packages the lab's daemons need, one a line (scripts/install.sh installs them)")
     .action(async () => io.stdout((await import('../daemons/registry.ts')).requiredPackages().join('\n') + '\n'));
+}
+
+function parseSinceOption(value: string): number {
+  const ms = parseSince(value);
+  if (ms === null) throw new UsageError(`--since '${value}' is not a duration; use a number with s, m or h: 30s, 5m, 2h.`);
+  return ms;
 }
 
 function toInt(value: string): number {

@@ -93,6 +93,7 @@ export const app: RunnableDaemon = {
       healthPath: design.policies.healthChecks.path,
       keepAliveTimeoutMs: APP_KEEPALIVE_MS,
       ...(tls ? { tls: hostCertificate(context.stackPaths, host.name) } : {}),
+      syslog: targetsOf(design, host.name, 'logs').map((t) => ({ address: t.address, port: PORTS.syslog })),
     };
     const configFile = join(paths.config, 'app.json');
     return {

@@ -56,9 +56,11 @@ export const haproxy: RunnableDaemon = {
     const vips = design.virtualIps.filter((v) => v.holders.includes(host.name)).map((v) => v.address);
     const vipBinds = (port: number, options = '') => vips.map((v) => `\n    bind ${v}:${port} transparent${options}`).join('');
     const tls = acme ? certificate(context, acme) : null;
+    const logTo = targetsOf(design, host.name, 'logs');
     const config = `${header('#', context, 'haproxy')}
 global
-    log stdout format raw local0 info${tls ? `
+    log stdout format raw local0 info${logTo.map((t) => `\n    log ${t.address}:${PORTS.syslog} len 4096 local0 info`).join('')}
+    log-tag haproxy${tls ? `
     # Mozilla's intermediate profile: TLS 1.2 and 1.3 only, forward secrecy (ECDHE) and AEAD ciphers.
     ssl-default-bind-ciphers ${TLS12_CIPHERS}
     ssl-default-bind-ciphersuites ${TLS13_CIPHERSUITES}
@@ -73,7 +75,8 @@ global
 defaults
     mode http
     log global
-    option httplog
+    # The request id (X-Request-ID), made here, in every line: logs --request follows it through nginx and the app.
+    log-format "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq request_id=%ID %{+Q}r"
     option dontlognull
     # The client's address, for the servers behind (nginx passes it on to the app).
     option forwardfor
@@ -107,6 +110,10 @@ ${front.map((a) => `    bind ${a}:${PORTS.https} ssl crt "\${${SITE_PEM_VARIABLE
     http-request return status 503 content-type text/plain string "unavailable" if { path ${healthPaths(design).join(' ')} }
     # The app's metrics are for the monitoring hosts, which scrape it directly, not for the internet.
     http-request return status 404 content-type text/plain string "Not found" if { path /metrics }
+    # Every request gets an id, whatever the client sent; the servers behind and the client see it.
+    unique-id-format %{+X}o%ci%cp%fi%fp%Ts%ms%rt%pid
+    http-request set-header X-Request-ID %[unique-id]
+    http-response set-header X-Request-ID %[unique-id]
     # Only idempotent requests are sent twice; a POST is retried only when it never reached a server.
     http-request disable-l7-retry if !METH_GET
     default_backend servers
@@ -244,10 +251,9 @@ export function parseHaproxyStats(csv: string): BalancedServer[] {
     .map((fields) => ({ backend: at(fields, 'pxname'), server: at(fields, 'svname'), status: at(fields, 'status'), check: at(fields, 'check_status').replace(/^\* ?/, '') }));
 }
 
-/** Where clients arrive: the addresses of the networks the design's client (and uptime) flows come in on. */
+/** Where clients arrive: the addresses of the networks the design's client flows come in on. */
 function frontendAddresses({ design, host }: DaemonContext): string[] {
-  // The client's requests, and monitoring's uptime check, which comes from inside the stack.
-  const networks = design.flows.filter((f) => f.to === host.name && ((f.fromRole === 'client' && f.purpose === 'http') || f.purpose === 'uptime') && f.network !== null).map((f) => f.network!);
+  const networks = design.flows.filter((f) => f.to === host.name && f.fromRole === 'client' && f.purpose === 'http' && f.network !== null).map((f) => f.network!);
   const addresses = [...new Set(networks)].map((n) => host.addresses[n]!);
   return addresses.length > 0 ? addresses : design.networks.filter((n) => n.exposure === 'public' && host.addresses[n.name]).map((n) => host.addresses[n.name]!);
 }

@@ -27,3 +27,15 @@ export function targetsOf(design: ResolvedStack, host: string, purpose: Flow['pu
     .filter((f) => f.from === host && f.purpose === purpose)
     .map((f) => ({ host: f.to, address: f.network === null ? LOOPBACK : byName.get(f.to)!.addresses[f.network]! }));
 }
+
+/** Where an exporter on `host` listens: where the monitoring hosts' scrapes of `port` come in (loopback for its own). */
+export function scrapeAddresses(design: ResolvedStack, host: Pick<LabHost, 'name' | 'addresses'>, port: number): string[] {
+  const inbound = design.flows.filter((f) => f.to === host.name && f.port === port && f.purpose === 'metrics');
+  const addresses = [...new Set(inbound.map((f) => (f.network === null ? LOOPBACK : host.addresses[f.network]!)))];
+  return addresses.length > 0 ? addresses : [LOOPBACK];
+}
+
+/** Whether monitoring scrapes this host: it is monitored, and the stack has a monitoring host. */
+export function isMonitored(design: ResolvedStack, host: string): boolean {
+  return (design.hosts.find((h) => h.name === host)?.monitored ?? false) && design.hosts.some((h) => h.roles.includes('monitoring'));
+}

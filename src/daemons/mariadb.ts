@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
-import { bindAddresses, targetsOf } from './listeners.ts';
+import { bindAddresses, isMonitored, targetsOf } from './listeners.ts';
 import { endToEnd, hostCertificate, internalCaFile } from '../plan/internal-ca.ts';
 import { header, listener, type Observation, type RunnableDaemon } from './types.ts';
 
@@ -12,6 +12,8 @@ import { header, listener, type Observation, type RunnableDaemon } from './types
 
 export const APP_DATABASE = 'foobar';
 export const APP_USER = 'foobar';
+/** The mysqld exporter's user, on the socket only. */
+export const EXPORTER_USER = 'exporter';
 const REPLICATION_USER = 'replication';
 const SYSTEM_USER = 'mysql';
 /** A replica notices a silent primary after this many seconds (heartbeats come at half of it). */
@@ -97,6 +99,14 @@ socket = ${join(paths.run, 'mysqld.sock')}
       `GRANT ALL PRIVILEGES ON ${APP_DATABASE}.* TO '${APP_USER}'@'%';`,
       // The app reads a replica's lag (SHOW SLAVE STATUS) to decide where reads go.
       `GRANT SLAVE MONITOR ON *.* TO '${APP_USER}'@'%';`,
+      // The mysqld exporter, over the socket: status, variables and replication state, nothing else.
+      ...(isMonitored(design, host.name)
+        ? [
+            `CREATE USER IF NOT EXISTS '${EXPORTER_USER}'@'localhost' IDENTIFIED BY ${sqlString(context.secrets.exporterPassword)} WITH MAX_USER_CONNECTIONS 3;`,
+            `ALTER USER '${EXPORTER_USER}'@'localhost' IDENTIFIED BY ${sqlString(context.secrets.exporterPassword)} WITH MAX_USER_CONNECTIONS 3;`,
+            `GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO '${EXPORTER_USER}'@'localhost';`,
+          ]
+        : []),
       ...(role === 'db-primary'
         ? [
             `CREATE USER IF NOT EXISTS '${REPLICATION_USER}'@'%' IDENTIFIED BY ${sqlString(context.secrets.replicationPassword)};`,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
-import { bindAddresses, targetsOf } from './listeners.ts';
+import { bindAddresses, isMonitored, LOOPBACK, targetsOf } from './listeners.ts';
 import { APP_SERVICE_NAME, appServesTls, hostCertificate, internalCaFile } from '../plan/internal-ca.ts';
 import { header, listener, staged, type RunnableDaemon } from './types.ts';
 
@@ -30,6 +30,8 @@ export const nginx: RunnableDaemon = {
     const names = design.records.map((r) => r.fqdn);
     const fromLbs = design.flows.filter((f) => f.to === host.name && f.purpose === 'proxy' && f.port === PORTS.https && f.network !== null).map((f) => host.addresses[f.network!]!);
     const tlsBehind = fromLbs.length > 0 ? { addresses: [...new Set(fromLbs)], ...hostCertificate(context.stackPaths, host.name) } : null;
+    const monitored = isMonitored(design, host.name);
+    const logTo = targetsOf(design, host.name, 'logs');
     const publicAddresses = design.networks.filter((n) => n.exposure === 'public' && host.addresses[n.name]).map((n) => host.addresses[n.name]!);
     const config = `${header('#', context, 'nginx')}
 daemon off;
@@ -46,8 +48,18 @@ events {
 http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
-    log_format webstack '$remote_addr "$request" $status $body_bytes_sent ${'${request_time}'}s upstream=$upstream_addr ${'${upstream_response_time}'}s forwarded-for="$http_x_forwarded_for"';
-    access_log /dev/stdout webstack;
+    # The load balancer's request id, or one of nginx's own when nothing is in front.
+    map $http_x_request_id $webstack_request_id {
+        "" $request_id;
+        default $http_x_request_id;
+    }
+    # The load balancers' health checks every half second would bury the stack's log in one place.
+    map $uri $webstack_loggable {
+${[...new Set(['/healthz', design.policies.healthChecks.path])].map((p) => `        ${p} 0;`).join('\n')}
+        default 1;
+    }
+    log_format webstack '$remote_addr "$request" $status $body_bytes_sent ${'${request_time}'}s upstream=$upstream_addr ${'${upstream_response_time}'}s forwarded-for="$http_x_forwarded_for" request_id=$webstack_request_id';
+    access_log /dev/stdout webstack;${logTo.map((t) => `\n    access_log syslog:server=${t.address}:${PORTS.syslog},tag=nginx,nohostname webstack if=$webstack_loggable;`).join('')}
     server_tokens off;
     sendfile on;
     keepalive_timeout 65s;
@@ -77,7 +89,20 @@ ${apps.map((a) => `        server ${a.address}:${design.app.port};`).join('\n')}
 ${publicAddresses.map((a) => `        ${a} none;`).join('\n')}
     }
 
+${
+  monitored
+    ? `    # Connections and requests, for the nginx exporter beside it: loopback only.
     server {
+        listen ${LOOPBACK}:${PORTS.nginxStatus};
+        access_log off;
+        location = /stub_status {
+            stub_status;
+        }
+    }
+
+`
+    : ''
+}    server {
 ${listen.map((a) => `        listen ${a}:${PORTS.http} default_server;`).join('\n')}${
   tlsBehind
     ? `
@@ -118,6 +143,7 @@ ${tlsBehind.addresses.map((a) => `        listen ${a}:${PORTS.https} ssl default
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $forwarded_proto;
+            proxy_set_header X-Request-ID $webstack_request_id;
             proxy_set_header X-Webstack-Health $health_detail;
             proxy_connect_timeout 2s;
             proxy_read_timeout 10s;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
-import { LOOPBACK } from './listeners.ts';
+import { isMonitored, scrapeAddresses } from './listeners.ts';
 import { listener, type RunnableDaemon } from './types.ts';
 
 // The node exporter on every monitored host: the host's CPU, memory, disks and network for
@@ -13,14 +13,12 @@ export const nodeExporter: RunnableDaemon = {
   programs: { 'prometheus-node-exporter': 'prometheus-node-exporter' },
   // It serves the host, not a role: listed once, under the host's first role.
   listens: (role, roles, { monitored }) => (monitored && role === roles[0] ? [listener('node-exporter', role, PORTS.nodeExporter, 'monitoring')] : []),
-  runsOn: (host, design) => (design.hosts.find((h) => h.name === host.name)?.monitored ?? false) && design.hosts.some((h) => h.roles.includes('monitoring')),
+  runsOn: (host, design) => isMonitored(design, host.name),
   after: [],
   render(context) {
     const { paths, host, design } = context;
     // Only where the monitoring hosts' scrapes come in (loopback for its own monitoring host).
-    const inbound = design.flows.filter((f) => f.to === host.name && f.port === PORTS.nodeExporter && f.purpose === 'metrics');
-    const addresses = [...new Set(inbound.map((f) => (f.network === null ? LOOPBACK : host.addresses[f.network]!)))];
-    const listen = addresses.length > 0 ? addresses : [LOOPBACK];
+    const listen = scrapeAddresses(design, host, PORTS.nodeExporter);
     return {
       daemon: 'node-exporter',
       host: host.name,

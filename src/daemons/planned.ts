@@ -20,7 +20,5 @@ function planned(name: string, title: string, port: number, kind: 'monitoring' |
   };
 }
 
-export const mysqldExporter = planned('mysqld-exporter', 'the MariaDB metrics exporter', PORTS.mysqldExporter, 'monitoring', (role, _r, monitored) => monitored && (role === 'db-primary' || role === 'db-replica'));
-export const nginxExporter = planned('nginx-exporter', 'the nginx metrics exporter', PORTS.nginxExporter, 'monitoring', (role, _r, monitored) => monitored && role === 'web');
 export const redis = planned('redis', 'Redis, the cache', PORTS.redis, 'cache', (role) => role === 'cache');
 export const redisExporter = planned('redis-exporter', 'the Redis metrics exporter', PORTS.redisExporter, 'monitoring', (role, _r, monitored) => monitored && role === 'cache');

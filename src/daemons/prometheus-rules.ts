@@ -94,6 +94,13 @@ export function alertRules(jobs: ReadonlySet<Job>, stack: string, hasPrimary: bo
         annotations: { summary: 'users cannot load {{ $labels.instance }}: the uptime probe from the internet side fails', runbook: look('status') },
       },
       {
+        alert: 'NameDoesNotResolve',
+        expr: 'probe_success{job="uptime-dns"} == 0',
+        for: '10s',
+        labels: { severity: 'page' },
+        annotations: { summary: "users cannot find the site: the stack's DNS server ({{ $labels.instance }}) gives no address for it", runbook: look('status') },
+      },
+      {
         alert: 'CertificateExpiringSoon',
         expr: 'probe_ssl_earliest_cert_expiry{job="uptime"} - time() < 14 * 86400',
         for: '1m',

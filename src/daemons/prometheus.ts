@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import { alertmanagerAddress, alertmanagersOf } from './alertmanager.ts';
+import { probesUptime, UPTIME_MODULES, uptimeTargets } from './blackbox-exporter.ts';
 import { appServesTls, internalCaFile } from '../plan/internal-ca.ts';
 import { LOOPBACK } from './listeners.ts';
 import { renderRules, type Job } from './prometheus-rules.ts';
@@ -36,6 +37,23 @@ export function scrapeTargets(context: Pick<DaemonContext, 'design' | 'host' | '
   return targets;
 }
 
+/** The uptime probe's two jobs: the site's URL, and its name at the stack's DNS, through the relay to the internet side. */
+function uptimeJobs({ design, topology }: Pick<DaemonContext, 'design' | 'topology'>): string {
+  if (!probesUptime(design)) return '';
+  const { url, dnsServer } = uptimeTargets(design, topology);
+  const job = (name: string, module: string, target: string) => `  - job_name: ${name}
+    metrics_path: /probe
+    params: { module: [${module}] }
+    static_configs:
+      - targets: ['${target}']
+    relabel_configs:
+      - { source_labels: [__address__], target_label: __param_target }
+      - { source_labels: [__param_target], target_label: instance }
+      - { target_label: __address__, replacement: '${LOOPBACK}:${PORTS.blackboxExporter}' }
+`;
+  return [url ? job('uptime', UPTIME_MODULES.site, url) : '', dnsServer ? job('uptime-dns', UPTIME_MODULES.dns, dnsServer) : ''].join('');
+}
+
 export const prometheus: RunnableDaemon = {
   name: 'prometheus',
   title: 'Prometheus, the monitoring server',
@@ -43,7 +61,7 @@ export const prometheus: RunnableDaemon = {
   listens: (role) => (role === 'monitoring' ? [listener('prometheus', role, PORTS.prometheus, 'monitoring')] : []),
   runsOn: (host) => host.roles.includes('monitoring'),
   // Its targets are up before it first scrapes them.
-  after: ['node-exporter', 'haproxy', 'nginx', 'mariadb', 'app', 'alertmanager'],
+  after: ['node-exporter', 'haproxy', 'nginx', 'mariadb', 'app', 'alertmanager', 'uptime-relay'],
   render(context) {
     const { paths, host, design } = context;
     // Where the other monitoring hosts scrape it; loopback when it is the only one.
@@ -59,7 +77,7 @@ export const prometheus: RunnableDaemon = {
     const configFile = join(paths.config, 'prometheus.yml');
     const rulesFile = join(paths.config, 'rules.yml');
     const alerting = design.policies.monitoring.alerting;
-    const rules = renderRules(new Set(jobs.keys()) as Set<Job>, context.topology.stack, design.hosts.some((h) => h.roles.includes('db-primary')));
+    const rules = renderRules(new Set([...jobs.keys(), ...(probesUptime(design) ? ['uptime'] : [])]) as Set<Job>, context.topology.stack, design.hosts.some((h) => h.roles.includes('db-primary')));
     const config = `${header('#', context, 'prometheus')}
 global:
   scrape_interval: ${SCRAPE_INTERVAL}
@@ -92,7 +110,7 @@ ${[...jobs.entries()]
 ${targets.map((t) => `      - targets: ['${t.address}']\n        labels: { host: ${t.host} }`).join('\n')}`,
   )
   .join('\n')}
-`;
+${uptimeJobs(context)}`;
     return {
       daemon: 'prometheus',
       host: host.name,

@@ -9,16 +9,21 @@ import { nginx } from './nginx.ts';
 import { pebble } from './pebble.ts';
 import { nodeExporter } from './node-exporter.ts';
 import { alertReceiver } from './alert-receiver.ts';
+import { blackboxExporter } from './blackbox-exporter.ts';
 import { alertmanager } from './alertmanager.ts';
-import { mysqldExporter, nginxExporter, redis, redisExporter } from './planned.ts';
+import { mysqldExporter } from './mysqld-exporter.ts';
+import { nginxExporter } from './nginx-exporter.ts';
+import { redis, redisExporter } from './planned.ts';
 import { prometheus } from './prometheus.ts';
+import { rsyslog } from './rsyslog.ts';
+import { uptimeRelay } from './uptime-relay.ts';
 import type { Daemon, RunnableDaemon } from './types.ts';
 
 // The registry: every daemon webstack knows, one line each. Everything else (preflight, the
 // install script's package list, the port table, the plan, `status`) reads it from here.
 // The order is the order of a host's listeners and of its daemons in the plan.
 
-const daemons: Daemon[] = [nodeExporter, dns, pebble, mariadb, mysqldExporter, app, nginx, nginxExporter, haproxy, keepalived, redis, redisExporter, alertReceiver, alertmanager, prometheus];
+const daemons: Daemon[] = [nodeExporter, rsyslog, dns, pebble, mariadb, mysqldExporter, app, nginx, nginxExporter, haproxy, keepalived, redis, redisExporter, blackboxExporter, uptimeRelay, alertReceiver, alertmanager, prometheus];
 
 export function allDaemons(): readonly Daemon[] {
   return daemons;

@@ -19,6 +19,9 @@ export interface FlowInputs {
   appPort: number;
 }
 
+/** The roles whose daemons log each request: HAProxy, nginx and the app. */
+export const LOGGING_ROLES: readonly Role[] = ['lb', 'web', 'app'];
+
 /** Who talks to whom: derived from roles alone, so the analysis and the firewall share one truth. */
 export function deriveFlows(input: FlowInputs, report: Report): Flow[] {
   const { hosts, networks, records, policies } = input;
@@ -99,9 +102,11 @@ export function deriveFlows(input: FlowInputs, report: Report): Flow[] {
         if (listener.scraped) add(monitor, 'monitoring', host.name, listener.role, listener.port, 'metrics');
       }
     }
-    if (policies.monitoring.uptimeCheck) {
-      const entry = records.find((r) => r.name === input.entry);
-      for (const host of entry?.hosts ?? []) add(monitor, 'monitoring', host, tierOf(host), policies.tls ? PORTS.https : PORTS.http, 'uptime');
+    // The uptime check is no flow of the stack's: it probes from the internet side, as the client does.
+    // The load balancers, web servers and app servers send their logs to every monitoring host.
+    for (const host of hosts.filter((h) => h.monitored)) {
+      const role = LOGGING_ROLES.find((r) => host.roles.includes(r));
+      if (role) add(host.name, role, monitor, 'monitoring', PORTS.syslog, 'logs', 'udp');
     }
   }
 

@@ -10,6 +10,8 @@ export const PORTS = {
   mysql: 3306,
   redis: 6379,
   dns: 53,
+  /** Access and app logs, sent over syslog (UDP) to rsyslog on the monitoring hosts. */
+  syslog: 514,
   haproxyStats: 8404,
   prometheus: 9090,
   alertmanager: 9093,
@@ -20,7 +22,11 @@ export const PORTS = {
   nodeExporter: 9100,
   mysqldExporter: 9104,
   nginxExporter: 9113,
+  /** nginx's stub_status, on each web host's loopback, for the nginx exporter beside it. */
+  nginxStatus: 8081,
   redisExporter: 9121,
+  /** The uptime probe, on the client's loopback (the internet side); each monitoring host reaches it through a relay on its own loopback. */
+  blackboxExporter: 9115,
 } as const;
 
 export type PortKind = 'entry' | 'internal' | 'database' | 'cache' | 'monitoring' | 'admin' | 'dns';

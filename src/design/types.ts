@@ -41,7 +41,7 @@ export interface ResolvedRecord {
   readonly redundancy: 'virtual-ip' | 'multiple-records' | 'none';
 }
 
-export type FlowPurpose = 'http' | 'https' | 'proxy' | 'app' | 'sql-write' | 'sql-read' | 'replication' | 'cache' | 'metrics' | 'uptime' | 'dns' | 'vrrp' | 'alert-cluster';
+export type FlowPurpose = 'http' | 'https' | 'proxy' | 'app' | 'sql-write' | 'sql-read' | 'replication' | 'cache' | 'metrics' | 'logs' | 'dns' | 'vrrp' | 'alert-cluster';
 
 /** Who talks to whom, on which port. The single source for the analysis and for firewall rules. */
 export interface Flow {

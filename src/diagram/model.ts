@@ -186,7 +186,7 @@ export function diagramModel(stack: ResolvedStack, options: DiagramOptions = {})
   // an edge to every host, which would drown the picture.
   const pairs = new Map<string, { from: string; to: string; ports: Set<number>; purpose: string }>();
   for (const flow of stack.flows) {
-    if (flow.network === null || ['metrics', 'uptime', 'vrrp', 'alert-cluster'].includes(flow.purpose)) continue;
+    if (flow.network === null || ['metrics', 'logs', 'vrrp', 'alert-cluster'].includes(flow.purpose)) continue;
     if (flow.purpose === 'dns' && flow.from !== CLIENT) continue; // every host's lookups would hide the picture
     if (flow.from === CLIENT && stack.virtualIps.some((v) => v.holders.includes(flow.to))) continue;
     // The seeds draw replication from the primary to the replica, the way the data goes.

@@ -1,4 +1,4 @@
-import { judge, judgeListening, parseGrepable, parseListening, scansOf, SCANNED, type PortVerdict, type Scan, type ScannedHost, type ScannedPort } from '../audit/ports.ts';
+import { judge, judgeListening, parseGrepable, parseListening, parsePortRange, scansOf, SCANNED, type PortVerdict, type Scan, type ScannedHost, type ScannedPort } from '../audit/ports.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { judgeTestssl, testsslCommand, type TestsslFinding, type TlsCheck } from '../audit/tls.ts';
@@ -100,7 +100,8 @@ export async function audit(stack: string, home: string, target: Target, progres
       const outcome = await target.run(namespaceOf(host.name)!, argv, { allowFailure: true, timeoutMs: 10_000 });
       if (outcome.exitCode !== 0) throw labError('command-failed', `ss failed inside ${host.name} (\`${argv.join(' ')}\`): ${outcome.stderr.trim()}`);
       const declared = hostListeners(host.roles, listenerOptions(design.policies, design.app.port, host.monitored));
-      return { host: host.name, verdicts: judgeListening(parseListening(outcome.stdout), declared) };
+      const range = await target.run(namespaceOf(host.name)!, ['sysctl', '-n', 'net.ipv4.ip_local_port_range'], { allowFailure: true, timeoutMs: 5_000 });
+      return { host: host.name, verdicts: judgeListening(parseListening(outcome.stdout), declared, parsePortRange(range.stdout)) };
     }),
   );
 

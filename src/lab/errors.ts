@@ -25,6 +25,7 @@ export const LAB_ERRORS = {
   'fault-exists': { cause: 'the host is already failed', fix: 'npx webstack heal <host>' },
   'no-fault': { cause: 'the host is not failed', fix: 'npx webstack status shows which hosts are' },
   'heal-incomplete': { cause: "a healed host's daemons did not all become ready", fix: 'npx webstack logs <host> shows why' },
+  'no-monitoring': { cause: 'the stack has no monitoring host: nothing collects its metrics or its logs', fix: 'add a host with role monitoring to the design, then up again' },
   'no-alerting': { cause: 'the stack does not alert: its design has no monitoring host, or policies.monitoring.alerting is off', fix: 'set policies.monitoring.alerting: true (with a host of role monitoring), then up again' },
   'load-failed': { cause: 'the load generator failed inside its host', fix: 'npx webstack status; then load again' },
 } as const;

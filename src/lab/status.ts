@@ -9,6 +9,7 @@ import { labError } from './errors.ts';
 import { readFaults, readState, readStatus, supervisorAlive, type Fault } from './state.ts';
 import type { DaemonStatus, SupervisorStatus } from './supervisor-types.ts';
 import type { Target } from './target.ts';
+import { formatTiers, traffic, type Traffic } from './traffic.ts';
 
 // Status is data: computed from the stack's record, the supervisor's status file and the faults
 // file, then printed as text or JSON (`status --json` is the one source for the CLI and, later, a
@@ -52,6 +53,8 @@ export interface StackStatus {
   readonly failure: SupervisorStatus['failure'];
   readonly errors: readonly string[];
   readonly hosts: readonly HostView[];
+  /** Each tier's requests, errors and p99 from Prometheus, when the stack has monitoring. */
+  traffic?: Traffic | null;
 }
 
 export function stackStatus(home: string, stack: string): StackStatus {
@@ -99,7 +102,8 @@ export async function withObservations(status: StackStatus, home: string, target
     const namespace = state?.hosts.find((h) => h.name === host.name)?.namespace;
     host.firewall = namespace ? await observeFirewall(target, namespace).catch(() => null) : null;
   });
-  await Promise.all(firewalls);
+  const figures = status.phase === 'running' ? traffic(home, status.stack, target).then((t) => void (status.traffic = t)) : Promise.resolve();
+  await Promise.all([...firewalls, figures]);
   let specs: DaemonSpec[] = [];
   try {
     specs = (JSON.parse(readFileSync(join(stackPaths(home, status.stack).config, 'daemons.json'), 'utf8')) as { specs: DaemonSpec[] }).specs;
@@ -137,7 +141,8 @@ export function formatStatus(s: StackStatus): string {
   const firewalls = s.hosts.filter((h) => h.firewall !== undefined).map((h) => `  ${h.name}: ${describeFirewall(h.firewall ?? null)}`);
   const hints = s.hosts.flatMap((h) => h.daemons.filter((d) => d.hint && d.state !== 'ready').map((d) => `  ${h.name} ${d.name} ${d.state}: ${d.hint}`));
   const section = (title: string, lines: string[]) => (lines.length ? `${title}:\n${lines.join('\n')}\n` : '');
-  return `${s.stack} (${s.design}): ${s.phase}${s.hint ? ` (${s.hint})` : ''}\n${[header, ...rows].map(line).join('\n')}\n${section('seen by the daemons', observed)}${section('firewalls', firewalls)}${section('why', hints)}`;
+  const figures = s.traffic ? formatTiers(s.traffic) : [];
+  return `${s.stack} (${s.design}): ${s.phase}${s.hint ? ` (${s.hint})` : ''}\n${[header, ...rows].map(line).join('\n')}\n${section('seen by the daemons', observed)}${section(`traffic, last minute (${s.traffic?.from}'s Prometheus)`, figures)}${section('firewalls', firewalls)}${section('why', hints)}`;
 }
 
 function describeFirewall(fw: FirewallView | null): string {

@@ -19,7 +19,10 @@ export interface StackPaths {
   /** The hosts `fail` has broken, with how, until `heal`. */
   readonly faults: string;
   readonly supervisorLog: string;
-  /** Every notification the lab's alert receivers got, one JSON line each: what `alerts` reads. */
+  /**
+   * Every notification the lab's alert receivers got, one JSON line each: what `alerts` reads. It
+   * is kept with the volumes, as Alertmanager's own record of what it sent is, so that the two agree.
+   */
   readonly alerts: string;
   readonly config: string;
   /** The resolved design the stack runs, with what it does not serve yet: what `audit` holds it to. */
@@ -39,7 +42,7 @@ export function stackPaths(home: string, stack: string): StackPaths {
     daemons: join(root, 'run', 'daemons.json'),
     faults: join(root, 'run', 'faults.json'),
     supervisorLog: join(root, 'logs', 'supervisor.log'),
-    alerts: join(root, 'logs', 'alerts.jsonl'),
+    alerts: join(root, 'volumes', 'alerts.jsonl'),
     config: join(root, 'config'),
     design: join(root, 'config', 'design.json'),
     run: join(root, 'run'),

@@ -63,14 +63,29 @@ export function expectOk(run: Run, what: string): Run {
 }
 
 /** Prometheus' view of its targets, asked inside its host: job, host and health of each. */
-export async function prometheusTargets(stack: string, host: string, address: string): Promise<{ job: string; host: string; health: string }[]> {
+export async function prometheusTargets(stack: string, host: string, address: string): Promise<PrometheusTarget[]> {
   const { stdout } = expectOk(inHost(stack, host, 'curl', '-s', `http://${address}:9090/api/v1/targets`), `${host} prometheus targets`);
-  const data = JSON.parse(stdout) as { data: { activeTargets: { labels: { job: string; host: string }; health: string }[] } };
-  return data.data.activeTargets.map((t) => ({ job: t.labels.job, host: t.labels.host, health: t.health }));
+  const data = JSON.parse(stdout) as { data: { activeTargets: { labels: { job: string; host?: string; instance: string }; health: string }[] } };
+  return data.data.activeTargets.map((t) => ({ job: t.labels.job, host: t.labels.host, instance: t.labels.instance, health: t.health }));
+}
+
+/** A scrape target: `host` for the stack's daemons, `instance` for the uptime probe's URL and DNS server. */
+export interface PrometheusTarget {
+  job: string;
+  host?: string;
+  instance: string;
+  health: string;
+}
+
+/** A PromQL query to a Prometheus, asked inside its host: each series' labels and value. */
+export function prometheusQuery(stack: string, host: string, address: string, query: string): { metric: Record<string, string>; value: number }[] {
+  const { stdout } = expectOk(inHost(stack, host, 'curl', '-s', `http://${address}:9090/api/v1/query`, '--data-urlencode', `query=${query}`), `${host} query ${query}`);
+  const data = JSON.parse(stdout) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  return data.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
 }
 
 /** Waits until every target of a Prometheus is up (a scrape every 5 s), and returns them. */
-export async function everyTargetUp(stack: string, host: string, address: string, withinMs = 30_000): Promise<{ job: string; host: string; health: string }[]> {
+export async function everyTargetUp(stack: string, host: string, address: string, withinMs = 30_000): Promise<PrometheusTarget[]> {
   const started = Date.now();
   for (;;) {
     const targets = await prometheusTargets(stack, host, address);

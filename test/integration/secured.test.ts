@@ -11,7 +11,7 @@ import type { AuditReport } from '../../src/lab/audit.ts';
 import { loadFrom } from '../../src/lab/load.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
 import { repoRoot } from '../helpers.ts';
-import { alertArrives, alertStories, everyTargetUp, waitFor, expectOk, home, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
+import { alertArrives, alertStories, everyTargetUp, prometheusQuery, waitFor, expectOk, home, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
 
 // The seeds' third stage, firewalled for real: every host's nftables ruleset comes from the
 // design's flows, and audit proves it with nmap from the client and from every tier. One stack
@@ -118,9 +118,25 @@ describe('secured: a firewall on every host, from the flows, proven by audit', {
     assert.equal(expectOk(inHost(stack, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'https://www.foobar.com/'), 'GET after').stdout, '200');
   });
 
-  test("Prometheus on mon-01 scrapes every host's node exporter, HAProxy, the apps, its Alertmanager and itself, and every target is up", async () => {
+  test("Prometheus on mon-01 scrapes every exporter, HAProxy, the apps, its Alertmanager, itself and the uptime probe, and every target is up", async () => {
     const targets = await everyTargetUp(stack, 'mon-01', '127.0.0.1');
-    assert.deepEqual(targets.map((t) => `${t.job} ${t.host}`).sort(), ['alertmanager mon-01', 'app server-01', 'app server-02', 'haproxy lb-01', 'node-exporter lb-01', 'node-exporter mon-01', 'node-exporter server-01', 'node-exporter server-02', 'prometheus mon-01']);
+    assert.deepEqual(targets.map((t) => `${t.job} ${t.host ?? t.instance}`).sort(), [
+      'alertmanager mon-01',
+      'app server-01',
+      'app server-02',
+      'haproxy lb-01',
+      'mysqld-exporter server-01',
+      'mysqld-exporter server-02',
+      'nginx-exporter server-01',
+      'nginx-exporter server-02',
+      'node-exporter lb-01',
+      'node-exporter mon-01',
+      'node-exporter server-01',
+      'node-exporter server-02',
+      'prometheus mon-01',
+      'uptime https://www.foobar.com/',
+      'uptime-dns 203.0.113.67',
+    ]);
   });
 
   test('a web server killed under load: instance-down and backend-down reach the receiver once each, then resolve after heal', async (t) => {
@@ -144,6 +160,64 @@ describe('secured: a firewall on every host, from the flows, proven by audit', {
       webstack('heal', 'server-02', '--stack', stack);
       await load;
     }
+  });
+
+  test('under a small load every recording rule has data: requests per second per tier and host, error ratio, latency percentiles', async () => {
+    const rules = readFileSync(join(home, stack, 'config', 'mon-01', 'prometheus', 'rules.yml'), 'utf8');
+    const records = [...new Set([...rules.matchAll(/record: (\S+)/g)].map((m) => m[1]!))];
+    assert.ok(records.length >= 6, records.join(' '));
+    const load = loadFrom(home, stack, { from: 'client', urls: ['https://www.foobar.com/', 'https://www.foobar.com/api/posts'], requests: 2000, rate: 50, connections: 5, timeoutS: 10 }, namespaceTarget);
+    try {
+      const empty = () => records.filter((r) => prometheusQuery(stack, 'mon-01', '127.0.0.1', r).length === 0);
+      await waitFor('data for every recording rule', () => (empty().length === 0 ? true : undefined), 60_000, () => `; still empty: ${empty().join(', ')}`);
+      const tiers = prometheusQuery(stack, 'mon-01', '127.0.0.1', 'tier:http_requests:rate1m').map((r) => r.metric.tier).sort();
+      assert.deepEqual(tiers, ['app', 'lb', 'web']);
+    } finally {
+      await load;
+    }
+  });
+
+  test("the MariaDB exporter's user reads status and replication, and no post", () => {
+    const asExporter = (sql: string) => inHost(stack, 'server-02', 'mariadb', `--defaults-file=${join(home, stack, 'config', 'server-02', 'mysqld-exporter', 'my.cnf')}`, '-e', sql);
+    assert.match(expectOk(asExporter('SELECT @@read_only AS ro'), 'read_only').stdout, /^ro\n1$/m);
+    assert.match(expectOk(asExporter('SHOW SLAVE STATUS\\G'), 'slave status').stdout, /Slave_IO_Running: Yes/);
+    const denied = asExporter('SELECT COUNT(*) FROM foobar.posts');
+    assert.notEqual(denied.code, 0);
+    assert.match(denied.stderr, /denied/i);
+  });
+
+  test('the load balancer killed: the uptime probe on the internet side tells of the site down', async (t) => {
+    try {
+      const failedAt = Date.now();
+      expectOk(webstack('fail', 'lb-01', '--stack', stack), 'fail lb-01');
+      const down = await alertArrives(stack, 'SiteDown', (a) => a.name === 'SiteDown' && a.status === 'firing');
+      t.diagnostic(`SiteDown at the receiver ${Date.parse(down.notifiedAt) - failedAt} ms after the fail`);
+      assert.equal(down.labels.instance, 'https://www.foobar.com/');
+      expectOk(webstack('heal', 'lb-01', '--stack', stack), 'heal lb-01');
+      await alertArrives(stack, 'SiteDown resolved', (a) => a.name === 'SiteDown' && a.status === 'resolved');
+    } finally {
+      webstack('heal', 'lb-01', '--stack', stack);
+    }
+  });
+
+  test("one request's id, made at the load balancer, is in the LB's, nginx's and the app's lines in one place, with the database that answered", async () => {
+    const head = expectOk(inHost(stack, 'client', 'curl', '-s', '-D', '-', '-o', '/dev/null', 'https://www.foobar.com/api/posts'), 'GET /api/posts').stdout;
+    const id = /^x-request-id: (\S+)/im.exec(head)?.[1];
+    assert.ok(id, head);
+    const lines = await waitFor(
+      'three lines for the request',
+      () => {
+        const found = JSON.parse(expectOk(webstack('logs', '--request', id, '--stack', stack, '--json'), 'logs --request').stdout) as { host: string; program: string; message: string }[];
+        return found.length >= 3 ? found : undefined;
+      },
+      15_000,
+    );
+    assert.deepEqual(lines.map((l) => l.program).sort(), ['app', 'haproxy', 'nginx']);
+    const app = lines.find((l) => l.program === 'app')!;
+    assert.equal(lines.find((l) => l.program === 'haproxy')!.host, 'lb-01');
+    assert.equal(lines.find((l) => l.program === 'nginx')!.host, app.host, 'nginx passed it to the app on its own host');
+    assert.match(app.message, /"readFrom":"server-0[12]"/);
+    assert.match(expectOk(webstack('logs', '--all', '--since', '1m', '--stack', stack), 'logs --all').stdout, new RegExp(id));
   });
 
   test('a stray listener on a host fails audit, named with its port and program', async () => {
@@ -193,11 +267,13 @@ describe('secured: a firewall on every host, from the flows, proven by audit', {
     try {
       const load = loadFrom(home, stack, { from: 'client', urls: ['https://www.foobar.com/', 'https://www.foobar.com/api/posts'], requests: 1500, rate: 150, connections: 20, timeoutS: 10 }, namespaceTarget);
       await sleep(1000);
-      const changed = join(dir, 'no-uptime.yaml');
-      writeFileSync(changed, stringify({ ...blueprint, policies: { ...blueprint.policies, monitoring: { uptimeCheck: false } } }));
-      const swapped = expectOk(webstack('up', changed, '--name', stack), 'up without the uptime check').stdout;
+      const changed = join(dir, 'lb-unmonitored.yaml');
+      writeFileSync(changed, stringify({ ...blueprint, hosts: { ...blueprint.hosts, 'lb-01': { ...blueprint.hosts['lb-01'], monitored: false } } }));
+      const swapped = expectOk(webstack('up', changed, '--name', stack), 'up with lb-01 unmonitored').stdout;
       assert.match(swapped, /~ lb-01\/firewall replaced\n {2}~ mon-01\/firewall replaced/);
       assert.doesNotMatch(swapped, /server-01\/firewall/);
+      // Only the firewalls, the LB (its log targets), Prometheus and the exporter change: no server restarts under the load.
+      assert.doesNotMatch(swapped, /restarted/, swapped);
       expectOk(webstack('up', 'secured', '--name', stack), 'up as designed');
       const result = await load;
       t.diagnostic(`${result.requests} requests, ${result.failed} failed, p99 ${result.latencyMs.p99} ms`);

@@ -74,7 +74,7 @@ hosts:
     ]);
   });
 
-  it('adds HTTPS, monitoring, VRRP and cache flows where the design asks for them', async () => {
+  it('adds HTTPS, monitoring, alerting, VRRP and cache flows where the design asks for them', async () => {
     const { stack } = await loadDesign('ha');
     const has = (from: string, to: string, port: number, purpose: string) => stack.flows.some((f) => f.from === from && f.to === to && f.port === port && f.purpose === purpose);
     assert.ok(has('client', 'lb-01', 443, 'https'));
@@ -82,7 +82,9 @@ hosts:
     assert.ok(has('app-01', 'cache-01', 6379, 'cache'));
     assert.ok(has('mon-01', 'db-02', 9104, 'metrics'));
     assert.ok(has('mon-02', 'lb-01', 8404, 'metrics'));
-    assert.ok(has('mon-01', 'lb-02', 443, 'uptime'));
+    assert.ok(has('mon-01', 'mon-02', 9094, 'alert-cluster'));
+    // The uptime check probes from the internet side, as users do: no flow from inside the stack.
+    assert.ok(!stack.flows.some((f) => f.from === 'mon-01' && f.to === 'lb-02' && f.port === 443));
   });
 
   it('makes every host with an own dns role a target of every other host on port 53', () => {
