@@ -226,6 +226,7 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
   console.log(row('HTTPS, a new handshake each', served.tlsNew));
   const rps = (results: LoadResult[]) => mid(results.map((r) => r.rps));
   console.log(`  HTTPS / HTTP: ${(rps(served.tlsKept) / rps(served.plainKept)).toFixed(2)}x kept alive, ${(rps(served.tlsNew) / rps(served.plainNew)).toFixed(2)}x with a new connection each`);
+  await (await import('./monitoring.ts')).benchMonitoring();
 } else {
   console.log('\nlab: skipped (needs root on Linux; BENCH_LAB=0 also skips it)');
 }
