@@ -45,7 +45,7 @@ export const STACK_FRAME = /^\s+at .+[(:]\d+/m;
 export const FIXED = {
   home: '/var/lib/webstack',
   install: { repoRoot: '/opt/webstack', node: '/usr/bin/node', compiled: true },
-  secrets: { dbPassword: 'db-password-for-tests', appSecret: 'app-secret-for-tests-0123456789', replicationPassword: 'replication-password-for-tests', exporterPassword: 'exporter-password-for-tests', dnsUpdateKey: 'ZG5zLXVwZGF0ZS1rZXktZm9yLXRlc3RzLTAxMjM0NTY=' },
+  secrets: { dbPassword: 'db-password-for-tests', appSecret: 'app-secret-for-tests-0123456789', replicationPassword: 'replication-password-for-tests', exporterPassword: 'exporter-password-for-tests', cachePassword: 'cache-password-for-tests', dnsUpdateKey: 'ZG5zLXVwZGF0ZS1rZXktZm9yLXRlc3RzLTAxMjM0NTY=' },
 } as const;
 
 /** Every blueprint, for tests that run each. */

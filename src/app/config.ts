@@ -34,6 +34,16 @@ export const AppConfigSchema = z.strictObject({
   keepAliveTimeoutMs: z.number().int().positive(),
   /** With TLS end to end: serve HTTPS only, with this certificate and key (PEM files). */
   tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  /** The cache hosts (Redis), when the design has a cache. */
+  cache: z
+    .strictObject({
+      shards: z.array(Endpoint).min(1),
+      password: z.string(),
+      tlsCa: z.string().optional(),
+      timeoutMs: z.number().int().positive(),
+      ttlSeconds: z.number().int().positive(),
+    })
+    .optional(),
   /** Where its request log also goes, over syslog (UDP): rsyslog on each monitoring host. */
   syslog: z.array(z.strictObject({ address: z.string(), port: z.number().int() })).default([]),
 });

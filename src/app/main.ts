@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { readAppConfig } from './config.ts';
+import { RedisPageCache } from './cache.ts';
 import { appLogger } from './logger.ts';
 import { AppMetrics } from './metrics.ts';
 import { createApp } from './server.ts';
@@ -41,7 +42,8 @@ for (let attempt = 1; ; attempt++) {
 store.startMonitoring();
 
 const metrics = new AppMetrics();
-const app = createApp({ store, hostName: config.host, secret: config.secret, siteName: config.siteName, readYourWritesSeconds: config.readYourWritesSeconds, healthPath: config.healthPath, logger, metrics });
+const cache = config.cache ? new RedisPageCache(config.cache) : undefined;
+const app = createApp({ store, hostName: config.host, secret: config.secret, siteName: config.siteName, readYourWritesSeconds: config.readYourWritesSeconds, healthPath: config.healthPath, logger, metrics, cache });
 // With TLS end to end, HTTPS only, with the host's certificate from the stack's CA.
 const tls = config.tls ? { createServer: createHttpsServer, serverOptions: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {};
 const server = serve({ fetch: app.fetch, hostname: config.listen, port: config.port, ...tls }, (info) =>
@@ -59,6 +61,7 @@ async function shutdown(signal: string): Promise<void> {
   deadline.unref();
   server.close(async () => {
     await store.close().catch(() => undefined);
+    await cache?.close();
     logger.info('stopped');
     process.exit(0);
   });

@@ -23,6 +23,13 @@ export class AppMetrics {
     registers: [this.registry],
   });
 
+  private readonly cache = new Counter({
+    name: 'app_cache_requests_total',
+    help: 'Reads of pages of posts at the cache: hit, miss, bypass (a client that has just written) or unavailable (the cache did not answer in time)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   constructor(defaultMetrics = true) {
     // The process' own: CPU, memory, event-loop lag, garbage collection.
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
@@ -35,6 +42,10 @@ export class AppMetrics {
 
   read(database: string, reason: ReadReason): void {
     this.reads.inc({ database, reason });
+  }
+
+  cacheLookup(result: 'hit' | 'miss' | 'bypass' | 'unavailable'): void {
+    this.cache.inc({ result });
   }
 
   async text(): Promise<{ contentType: string; body: string }> {

@@ -4,10 +4,11 @@ import { getCookie, setCookie } from 'hono/cookie';
 import type { Logger } from 'pino';
 import { READ_YOUR_WRITES_S } from './config.ts';
 import { issueToken, tokenIsValid } from './csrf.ts';
+import type { Lookup, PageCache } from './cache.ts';
 import type { AppMetrics } from './metrics.ts';
 import { renderPage } from './page.ts';
 import { readReason } from './routing.ts';
-import { DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type PostStore } from './posts.ts';
+import { DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type Post, type PostStore } from './posts.ts';
 
 // The foobar app: the site www.foobar.com serves. Static files are nginx's job; this serves the
 // page, the form and the JSON API, and nothing per user lives in the process.
@@ -26,6 +27,8 @@ export interface AppOptions {
   readonly logger?: Logger;
   /** Counted for Prometheus and served at /metrics; without it, /metrics is not served. */
   readonly metrics?: AppMetrics;
+  /** Pages of posts, cache-aside; without it, every read goes to a database. */
+  readonly cache?: PageCache;
 }
 
 const CSRF_COOKIE = 'foobar_csrf';
@@ -36,7 +39,7 @@ const WROTE_COOKIE = 'foobar_wrote';
 const MAX_BODY_BYTES = 16 * 1024;
 
 export function createApp(options: AppOptions): Hono {
-  const { store, hostName, secret, siteName, logger, metrics } = options;
+  const { store, hostName, secret, siteName, logger, metrics, cache } = options;
   const readYourWrites = options.readYourWritesSeconds ?? READ_YOUR_WRITES_S;
   const app = new Hono();
   const HEALTH_DETAIL_HEADER = 'x-webstack-health';
@@ -99,6 +102,7 @@ export function createApp(options: AppOptions): Hono {
       return page(c, { status: 400, errors: checked.errors, draft });
     }
     await store.create(checked.post);
+    await cache?.invalidate();
     rememberWrite(c);
     // Post/Redirect/Get, so that reloading the page does not post twice.
     return c.redirect('/?posted=1', 303);
@@ -110,7 +114,7 @@ export function createApp(options: AppOptions): Hono {
     if (before === null || !Number.isInteger(limit) || limit < 1 || limit > 100) {
       return c.json({ error: '"before" must be a positive whole number and "limit" a whole number from 1 to 100' }, 400);
     }
-    const { posts, readFrom } = await listPosts(c, limit + 1, before);
+    const { posts } = await listPosts(c, limit + 1, before);
     const shown = posts.slice(0, limit);
     const next = posts.length > limit ? `/api/posts?before=${shown.at(-1)!.id}&limit=${limit}` : null;
     return c.json({ posts: shown, next });
@@ -130,6 +134,7 @@ export function createApp(options: AppOptions): Hono {
     const checked = validateNewPost(input);
     if (!checked.ok) return c.json({ error: 'invalid post', fields: checked.errors }, 400);
     const post = await store.create(checked.post);
+    await cache?.invalidate();
     rememberWrite(c);
     c.header('Location', `/api/posts/${post.id}`);
     return c.json(post, 201);
@@ -151,12 +156,25 @@ export function createApp(options: AppOptions): Hono {
     return wantsJson(c) ? c.json({ error: message, ...(error instanceof PrimaryUnavailable ? { primary: error.host } : {}) }, status) : c.text(message, status);
   });
 
-  /** A read of posts, from the database the store picks; the response and the metrics say which. */
-  async function listPosts(c: Context, limit: number, beforeId: number | undefined) {
+  /**
+   * A read of posts: from the cache when it has the page, else from the database the store picks.
+   * A client that has just written bypasses the cache, so it reads its own write from the primary.
+   * The response and the metrics say which.
+   */
+  async function listPosts(c: Context, limit: number, beforeId: number | undefined): Promise<{ posts: Post[] }> {
     const preferPrimary = justWrote(c);
+    let lookup: Lookup | null = null;
+    if (cache) {
+      lookup = preferPrimary ? null : await cache.get(`${beforeId ?? 'newest'}:${limit}`);
+      const result = lookup === null ? 'bypass' : lookup.result;
+      c.header('X-Cache', result === 'unavailable' ? 'miss' : result);
+      metrics?.cacheLookup(result);
+      if (lookup?.result === 'hit') return { posts: lookup.posts };
+    }
     const result = await store.list({ limit, beforeId, preferPrimary });
     c.header('X-Read-From', result.readFrom);
     metrics?.read(result.readFrom, readReason(store.health().sources, result.readFrom, preferPrimary));
+    if (lookup?.result === 'miss') await lookup.fill(result.posts);
     return result;
   }
 

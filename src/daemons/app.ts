@@ -21,6 +21,14 @@ export const APP_KEEPALIVE_MS = 75_000;
 const DB_TIMEOUT_MS = 500;
 /** The seeds' replica lag budget: a replica further behind serves no reads. */
 const MAX_LAG_S = 1;
+/** A cache slower than this is a miss: the database answers a page in a few milliseconds. */
+const CACHE_TIMEOUT_MS = 100;
+/**
+ * How long a cached page lives. Writes invalidate pages at once; this bounds only what a write
+ * that could not reach the cache (frozen, cut) leaves behind: as long as a writer's own
+ * read-your-writes window, so no reader sees it for longer than the writer was shielded.
+ */
+const CACHE_TTL_S = READ_YOUR_WRITES_S;
 
 export const app: RunnableDaemon = {
   name: 'app',
@@ -36,6 +44,7 @@ export const app: RunnableDaemon = {
     const primary = targetsOf(design, host.name, 'sql-write')[0];
     if (!primary) throw new Error(`app host ${host.name} has no database to write to`);
     const replicas = targetsOf(design, host.name, 'sql-read');
+    const caches = targetsOf(design, host.name, 'cache');
     const port = design.app.port;
     const probeAddress = listen === '0.0.0.0' ? LOOPBACK : listen;
     const common = {
@@ -94,6 +103,9 @@ export const app: RunnableDaemon = {
       keepAliveTimeoutMs: APP_KEEPALIVE_MS,
       ...(tls ? { tls: hostCertificate(context.stackPaths, host.name) } : {}),
       syslog: targetsOf(design, host.name, 'logs').map((t) => ({ address: t.address, port: PORTS.syslog })),
+      ...(caches.length > 0
+        ? { cache: { shards: caches.map((c) => ({ ...c, port: PORTS.redis })), password: context.secrets.cachePassword, ...(endToEnd(design) ? { tlsCa: internalCaFile(context.stackPaths) } : {}), timeoutMs: CACHE_TIMEOUT_MS, ttlSeconds: CACHE_TTL_S } }
+        : {}),
     };
     const configFile = join(paths.config, 'app.json');
     return {

@@ -77,6 +77,8 @@ export interface Secrets {
   readonly appSecret: string;
   /** The replicas' MariaDB password on their primary. */
   readonly replicationPassword: string;
+  /** Redis's password (requirepass): the app servers and the Redis exporter use it. */
+  readonly cachePassword: string;
   /** The mysqld exporter's MariaDB password (a user that may only read status). */
   readonly exporterPassword: string;
   /** The TSIG secret (base64) with which the load balancers' ACME client updates the zone (DNS-01). */

@@ -16,6 +16,7 @@ export function readOrCreateSecrets(file: string, { write = true } = {}): Secret
     dbPassword: existing.dbPassword ?? randomBytes(18).toString('base64url'),
     appSecret: existing.appSecret ?? randomBytes(32).toString('base64url'),
     replicationPassword: existing.replicationPassword ?? randomBytes(18).toString('base64url'),
+    cachePassword: existing.cachePassword ?? randomBytes(18).toString('base64url'),
     exporterPassword: existing.exporterPassword ?? randomBytes(18).toString('base64url'),
     dnsUpdateKey: existing.dnsUpdateKey ?? randomBytes(32).toString('base64'),
   };

@@ -35,9 +35,9 @@ export function appServesTls(design: ResolvedStack, host: string): boolean {
 /** The name every app server's certificate carries, so that nginx verifies any of them as one upstream. */
 export const APP_SERVICE_NAME = 'app';
 
-/** Hosts that serve an internal hop over TLS: nginx behind a load balancer, the app servers, and the databases. */
+/** Hosts that serve an internal hop over TLS: nginx behind a load balancer, the app servers, the databases and the caches. */
 function servers(design: ResolvedStack, wiring: Topology): LabHost[] {
-  return wiring.hosts.filter((h) => h.kind === 'design' && (h.roles.some((r) => r === 'web' || r === 'db-primary' || r === 'db-replica') || appServesTls(design, h.name)));
+  return wiring.hosts.filter((h) => h.kind === 'design' && (h.roles.some((r) => r === 'web' || r === 'db-primary' || r === 'db-replica' || r === 'cache') || appServesTls(design, h.name)));
 }
 
 export interface InternalCa {

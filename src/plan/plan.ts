@@ -89,12 +89,12 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   return { stack, fingerprint, paths, topology: wiring, daemons, waves: startWaves(daemons), resolvConfs, network, firewalls, internalCa, unrun, gaps, unserved };
 }
 
-/** With TLS end to end, the hops the lab does not encrypt yet: a design's own app server, and Redis. */
+/** With TLS end to end, the hops the lab does not encrypt: a design's own app server speaks plain HTTP. */
 function plainHopsLeft(design: ResolvedStack): string[] {
-  const plain = design.flows.filter((f) => f.network !== null && ((f.toRole === 'app' && !appServesTls(design, f.to)) || f.purpose === 'cache'));
+  const plain = design.flows.filter((f) => f.network !== null && f.toRole === 'app' && !appServesTls(design, f.to));
   if (plain.length === 0) return [];
   const hops = [...new Set(plain.map((f) => `${f.fromRole} → ${f.toRole}`))];
-  return [`TLS end to end leaves ${hops.join(', ')} in clear for now (${[design.app.command ? "the design's own app server speaks plain HTTP" : '', plain.some((f) => f.purpose === 'cache') ? 'the lab does not run Redis yet' : ''].filter(Boolean).join('; ')})`];
+  return [`TLS end to end leaves ${hops.join(', ')} in clear (the design's own app server speaks plain HTTP)`];
 }
 
 /** The listeners of daemons the lab does not run yet. */

@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { AuditReport } from '../../src/lab/audit.ts';
-import { alertArrives, alertStories, everyTargetUp, expectOk, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
+import { loadFrom } from '../../src/lab/load.ts';
+import { namespaceTarget } from '../../src/lab/target.ts';
+import { alertArrives, alertStories, everyTargetUp, expectOk, home, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
 
 // ha, brought up for what the secured-stack issue asks of it: both load balancers behind one
 // virtual IP (keepalived), each with a certificate of its own by ACME, TLS end to end, every host
-// firewalled, and audit passing from the client and from every tier. Its cache, monitoring and
-// automatic failover come later (up names them).
+// firewalled, and audit passing from the client and from every tier; its monitoring (two copies
+// that alert once) and its cache. Automatic database failover comes later (up names it).
 
 const stack = 'it-ha';
 const vip = '203.0.113.158';
@@ -82,6 +84,37 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
     t.diagnostic(`${report.scans.length} scans, ${report.failures} failures, ${report.pending} not served by the lab yet`);
     assert.equal(run.code, 0, JSON.stringify(report.scans.filter((s) => s.verdicts.some((v) => v.verdict === 'fail'))));
     assert.equal(report.scans.find((s) => s.from === 'lb-02' && s.to === 'web-01')?.verdicts.find((v) => v.port === 443)?.verdict, 'pass');
+  });
+
+  test('through the cache: a post written is on the next read (its writer past the cache, others by a miss), and the read after that is a hit', () => {
+    const get = (jar?: string) => {
+      const out = expectOk(inHost(stack, 'client', 'curl', '-s', '-D', '-', ...(jar ? ['-b', jar] : []), 'https://www.foobar.com/api/posts'), 'GET /api/posts').stdout;
+      const [head, body] = out.split(/\r?\n\r?\n/);
+      return { cache: /^x-cache: (\S+)/im.exec(head!)?.[1], first: (JSON.parse(body!) as { posts: { body: string }[] }).posts[0]?.body };
+    };
+    get();
+    const text = `cached ${Date.now()}`;
+    const jar = `/tmp/${stack}-jar`;
+    expectOk(inHost(stack, 'client', 'curl', '-s', '-c', jar, '-H', 'content-type: application/json', '-d', JSON.stringify({ author: 'ann', body: text }), 'https://www.foobar.com/api/posts'), 'POST');
+    assert.deepEqual(get(jar), { cache: 'bypass', first: text }, 'the writer reads its own write, past the cache');
+    assert.deepEqual(get(), { cache: 'miss', first: text }, 'the write invalidated the page for everyone');
+    assert.deepEqual(get(), { cache: 'hit', first: text });
+  });
+
+  test('the cache host killed under load costs no failed request: reads go to the databases', async (t) => {
+    const load = loadFrom(home, stack, { from: 'client', urls: ['https://www.foobar.com/api/posts'], requests: 1500, rate: 150, connections: 10, timeoutS: 10 }, namespaceTarget);
+    try {
+      await sleep(2000);
+      expectOk(webstack('fail', 'cache-01', '--stack', stack), 'fail cache-01');
+      await sleep(4000);
+      expectOk(webstack('heal', 'cache-01', '--stack', stack), 'heal cache-01');
+    } finally {
+      webstack('heal', 'cache-01', '--stack', stack);
+    }
+    const result = await load;
+    t.diagnostic(`${result.requests} requests, ${result.failed} failed, p99 ${result.latencyMs.p99} ms`);
+    assert.equal(result.failed, 0, JSON.stringify(result));
+    assert.match(expectOk(webstack('status', '--stack', stack), 'status').stdout, /cache-01 redis: \d+ keys/);
   });
 
   test('the virtual IP moves to lb-02 when lb-01 is killed, and back after heal', async (t) => {

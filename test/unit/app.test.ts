@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createApp } from '../../src/app/server.ts';
+import type { Lookup, PageCache } from '../../src/app/cache.ts';
 import { AppMetrics } from '../../src/app/metrics.ts';
 import { escapeHtml } from '../../src/app/page.ts';
 import { DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type NewPost, type Post, type PostStore } from '../../src/app/posts.ts';
@@ -270,5 +271,66 @@ describe('the app tells Prometheus what users asked and which database answered'
   test('without metrics, /metrics is an ordinary unknown page', async () => {
     const { app } = setup();
     assert.equal((await app.request('/metrics')).status, 404);
+  });
+});
+
+/** A cache in memory, with the generation scheme of the real one, that can be told to be away. */
+class MemoryCache implements PageCache {
+  pages = new Map<string, Post[]>();
+  generation = 0;
+  away = false;
+  async get(page: string): Promise<Lookup> {
+    if (this.away) return { result: 'unavailable' };
+    const key = `${this.generation}:${page}`;
+    const posts = this.pages.get(key);
+    return posts ? { result: 'hit', posts } : { result: 'miss', fill: async (p) => void this.pages.set(key, p) };
+  }
+  async invalidate() {
+    if (!this.away) this.generation++;
+  }
+  async close() {}
+}
+
+describe('the cache in front of the database: cache-aside, invalidated on write, never an error', () => {
+  function cached() {
+    const store = new MemoryStore();
+    const cache = new MemoryCache();
+    const metrics = new AppMetrics(false);
+    const app = createApp({ store, hostName: 'web-test', secret: 'a-secret-of-sufficient-length', siteName: 'foobar.com', metrics, cache });
+    return { store, cache, metrics, app };
+  }
+
+  test('a miss reads the database and fills the cache; the next read is a hit that touches no database', async () => {
+    const { app } = cached();
+    const first = await app.request('/api/posts');
+    assert.equal(first.headers.get('x-cache'), 'miss');
+    assert.equal(first.headers.get('x-read-from'), 'db-replica');
+    const second = await app.request('/api/posts');
+    assert.equal(second.headers.get('x-cache'), 'hit');
+    assert.equal(second.headers.get('x-read-from'), null);
+    assert.deepEqual(await second.json(), await first.json());
+  });
+
+  test('a write invalidates every page, and the writer reads its own write past the cache', async () => {
+    const { app } = cached();
+    await app.request('/api/posts');
+    const posted = await app.request('/api/posts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ author: 'ann', body: 'hello' }) });
+    assert.equal(posted.status, 201);
+    const cookie = posted.headers.get('set-cookie')!.split(';')[0]!;
+    const own = await app.request('/api/posts', { headers: { cookie } });
+    assert.equal(own.headers.get('x-cache'), 'bypass');
+    assert.equal(((await own.json()) as { posts: Post[] }).posts[0]!.body, 'hello');
+    const other = await app.request('/api/posts');
+    assert.equal(other.headers.get('x-cache'), 'miss', 'the page cached before the write is not read again');
+    assert.equal(((await other.json()) as { posts: Post[] }).posts[0]!.body, 'hello');
+  });
+
+  test('a cache that is away is a miss: the read is served from the database, and counted', async () => {
+    const { app, cache, metrics } = cached();
+    cache.away = true;
+    const read = await app.request('/api/posts');
+    assert.equal(read.status, 200);
+    assert.equal(read.headers.get('x-cache'), 'miss');
+    assert.match((await metrics.text()).body, /^app_cache_requests_total\{result="unavailable"\} 1$/m);
   });
 });

@@ -162,7 +162,8 @@ describe('TLS end to end (ha)', () => {
     assert.match(script, /^leaf web-01 'DNS:web-01,IP:10\.71\.128\.12,IP:127\.0\.0\.1' \S+ \S+ root$/m);
     assert.match(script, /^leaf app-01 'DNS:app-01,DNS:app,IP:10\.71\.128\.14,IP:127\.0\.0\.1' \S+ \S+ root$/m);
     assert.equal((await planOf('secured')).internalCa, null);
-    // What the lab does not encrypt yet is said, not hidden.
-    assert.ok(ha.gaps.some((g) => g === 'TLS end to end leaves app → cache in clear for now (the lab does not run Redis yet)'), ha.gaps.join('\n'));
+    assert.match(script, /^leaf cache-01 'DNS:cache-01,IP:10\.71\.128\.18,IP:127\.0\.0\.1' \S+ \S+ root$/m);
+    // Every hop is encrypted now, Redis included: no gap left to name.
+    assert.ok(!ha.gaps.some((g) => /in clear/.test(g)), ha.gaps.join('\n'));
   });
 });
