@@ -54,7 +54,8 @@ function recordingRules(jobs: ReadonlySet<Job>): RecordingRule[] {
     rules.push(
       { record: 'host:http_requests:rate1m', expr: 'sum by (host) (rate(app_http_requests_total[1m]))', labels: { tier: 'app' } },
       { record: 'tier:http_requests:rate1m', expr: 'sum(rate(app_http_requests_total[1m]))', labels: { tier: 'app' } },
-      { record: 'tier:http_errors:ratio_rate1m', expr: 'sum(rate(app_http_requests_total{status=~"5.."}[1m])) / (sum(rate(app_http_requests_total[1m])) > 0)', labels: { tier: 'app' } },
+      // No 5xx series at all (none answered yet) is a ratio of 0, not no ratio.
+      { record: 'tier:http_errors:ratio_rate1m', expr: '(sum(rate(app_http_requests_total{status=~"5.."}[1m])) or vector(0)) / (sum(rate(app_http_requests_total[1m])) > 0)', labels: { tier: 'app' } },
       ...([['p50', '0.5'], ['p90', '0.9'], ['p99', '0.99']] as const).map(([name, q]) => ({
         record: `tier:http_request_duration_seconds:${name}`,
         expr: `histogram_quantile(${q}, sum by (le) (rate(app_http_request_duration_seconds_bucket[1m])))`,
