@@ -259,7 +259,7 @@ function frontendAddresses({ design, host }: DaemonContext): string[] {
 }
 
 /** The stats page and metrics: private networks only (loopback when the host has none). */
-function statsAddresses({ design, host }: DaemonContext): string[] {
+export function statsAddresses({ design, host }: Pick<DaemonContext, 'design' | 'host'>): string[] {
   const addresses = design.networks.filter((n) => n.exposure === 'private' && host.addresses[n.name]).map((n) => host.addresses[n.name]!);
   return addresses.length > 0 ? addresses : [LOOPBACK];
 }

@@ -1,15 +1,23 @@
 import { join } from 'node:path';
 import type { VirtualIp } from '../design/types.ts';
 import type { LabHost } from '../plan/topology.ts';
+import { PORTS } from '../design/ports.ts';
+import { statsAddresses } from './haproxy.ts';
 import { header, staged, type Observation, type RunnableDaemon } from './types.ts';
 
 // keepalived on each holder of a virtual IP: VRRP between the holders (unicast, on the network
-// their VRRP flow crosses), the address itself on its own network. The first holder is preferred;
-// when it stops advertising (killed, frozen, cut off) the next one takes the address within about
-// three advertisement intervals, and announces it by gratuitous ARP.
+// their VRRP flow crosses), the address itself on its own network. At start the first holder in
+// the design is preferred; when the holder stops advertising (killed, frozen, cut off) or its HAProxy stops
+// answering, the next one takes the address and announces it by gratuitous ARP. A holder that
+// comes back does not take it back (nopreempt): one move per failure, no flapping.
+// VRRP version 3, for advertisements every 200 ms (version 2 counts whole seconds). Version 3 has
+// no authentication; the advertisements go by unicast between the holders only, and each holder's
+// firewall accepts VRRP from the other holders and from nobody else.
 
-/** One advertisement a second: a silent master is replaced after about 3 s. */
-const ADVERT_INTERVAL_S = 1;
+/** Five advertisements a second: a silent master is replaced after about three of them, 0.6 s. */
+const ADVERT_INTERVAL_S = 0.2;
+/** How often keepalived asks its HAProxy whether it serves (keepalived counts whole seconds here). */
+const CHECK_INTERVAL_S = 1;
 
 function vipsOf(host: LabHost, vips: readonly VirtualIp[]): VirtualIp[] {
   return vips.filter((v) => v.holders.includes(host.name));
@@ -39,8 +47,10 @@ export const keepalived: RunnableDaemon = {
       const peers = vip.holders.filter((h) => h !== host.name).map((h) => topology.hosts.find((x) => x.name === h)!.addresses[advert]!);
       const target = interfaceOn(vip.network);
       return `vrrp_instance ${vip.role}_${routerId(design.virtualIps, vip)} {
-    # Every holder starts as a backup; the highest priority that advertises holds the address.
+    # Every holder starts as a backup; the highest priority that advertises holds the address,
+    # and keeps it until it fails, even when a higher priority comes back.
     state BACKUP
+    nopreempt
     interface ${own.name}
     virtual_router_id ${routerId(design.virtualIps, vip)}
     priority ${200 - vip.holders.indexOf(host.name) * 10}
@@ -48,6 +58,9 @@ export const keepalived: RunnableDaemon = {
     unicast_src_ip ${own.address}
     unicast_peer {
 ${peers.map((p) => `        ${p}`).join('\n')}
+    }
+    track_script {
+        haproxy_serves
     }
     virtual_ipaddress {
         ${vip.address}/${target.prefix} dev ${target.name}
@@ -58,6 +71,18 @@ ${peers.map((p) => `        ${p}`).join('\n')}
     const config = `${header('#', context, 'keepalived')}
 global_defs {
     router_id ${host.name}
+    vrrp_version 3
+    script_user root
+    enable_script_security
+}
+
+# A live host whose HAProxy is dead or frozen gives the address up too.
+vrrp_script haproxy_serves {
+    script "/usr/bin/curl -sf --max-time 0.5 -o /dev/null http://${statsAddresses(context)[0]}:${PORTS.haproxyStats}/stats"
+    interval ${CHECK_INTERVAL_S}
+    timeout 1
+    fall 1
+    rise 2
 }
 
 ${instances.join('\n\n')}

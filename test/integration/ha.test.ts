@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { AuditReport } from '../../src/lab/audit.ts';
 import { loadFrom } from '../../src/lab/load.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
+import { repoRoot } from '../helpers.ts';
 import { alertArrives, alertStories, everyTargetUp, expectOk, home, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
 
 // ha, brought up for what the secured-stack issue asks of it: both load balancers behind one
@@ -13,6 +16,11 @@ import { alertArrives, alertStories, everyTargetUp, expectOk, home, inHost, remo
 
 const stack = 'it-ha';
 const vip = '203.0.113.158';
+
+/** Whether a load balancer has the virtual IP on its interface now: a look of a few milliseconds. */
+function holdsVip(lb: string): boolean {
+  return spawnSync('ip', ['-n', `${stack}-${lb}`, '-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).stdout.includes(` ${vip}/`);
+}
 
 function holder(): string | null {
   const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
@@ -37,7 +45,8 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
     const certs = JSON.parse(expectOk(webstack('certs', '--stack', stack, '--json'), 'certs').stdout);
     assert.deepEqual(certs.map((c: { holder: string; names: string[] }) => `${c.holder} ${c.names.join()}`), ['lb-01 www.foobar.com', 'lb-02 www.foobar.com']);
     assert.notEqual(certs[0].serial, certs[1].serial);
-    assert.equal(holder(), 'lb-01', 'the preferred holder has the address');
+    // The first to advertise holds it; without preemption, that need not be the preferred one.
+    assert.ok(['lb-01', 'lb-02'].includes(holder() ?? ''), 'a load balancer holds the address');
   });
 
   test('each of the two Prometheus servers scrapes every target on its own, and every one is up', async () => {
@@ -97,7 +106,11 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
     const jar = `/tmp/${stack}-jar`;
     expectOk(inHost(stack, 'client', 'curl', '-s', '-c', jar, '-H', 'content-type: application/json', '-d', JSON.stringify({ author: 'ann', body: text }), 'https://www.foobar.com/api/posts'), 'POST');
     assert.deepEqual(get(jar), { cache: 'bypass', first: text }, 'the writer reads its own write, past the cache');
-    assert.deepEqual(get(), { cache: 'miss', first: text }, 'the write invalidated the page for everyone');
+    // The write invalidated the page for everyone: the next read has the post, from a database
+    // (a miss), or from a page some other read filled since (the uptime probe reads the same page).
+    const next = get();
+    assert.equal(next.first, text);
+    assert.ok(next.cache === 'miss' || next.cache === 'hit', String(next.cache));
     assert.deepEqual(get(), { cache: 'hit', first: text });
   });
 
@@ -117,24 +130,51 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
     assert.match(expectOk(webstack('status', '--stack', stack), 'status').stdout, /cache-01 redis: \d+ keys/);
   });
 
-  test('the virtual IP moves to lb-02 when lb-01 is killed, and back after heal', async (t) => {
+  test('the virtual IP moves to the other load balancer within a second of its holder killed, and stays there after heal (no flapping)', async (t) => {
+    const first = holder()!;
+    const other = first === 'lb-01' ? 'lb-02' : 'lb-01';
     try {
-      const started = Date.now();
-      expectOk(webstack('fail', 'lb-01', '--stack', stack), 'fail');
-      while (holder() !== 'lb-02') {
-        assert.ok(Date.now() - started < 15_000, 'lb-02 took the address within 15 s');
-        await sleep(200);
+      // The fail command runs on its own while this looks at the other holder's addresses every 20 ms.
+      const failing = spawn(process.execPath, [join(repoRoot, 'bin', 'webstack.js'), 'fail', first, '--stack', stack], { stdio: 'ignore' });
+      const done = new Promise<number | null>((resolve) => failing.on('exit', resolve));
+      let seenAt = 0;
+      for (const started = Date.now(); !seenAt && Date.now() - started < 15_000; await sleep(20)) {
+        if (holdsVip(other)) seenAt = Date.now();
       }
-      t.diagnostic(`lb-02 held the address ${Date.now() - started} ms after the fail began`);
-      assert.equal(expectOk(inHost(stack, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'https://www.foobar.com/'), 'GET via lb-02').stdout, '200');
-      expectOk(webstack('heal', 'lb-01', '--stack', stack), 'heal');
-      const healed = Date.now();
-      while (holder() !== 'lb-01') {
-        assert.ok(Date.now() - healed < 15_000, 'lb-01 took the address back within 15 s');
-        await sleep(200);
-      }
+      assert.equal(await done, 0, 'fail');
+      assert.ok(seenAt, `${other} took the address within 15 s`);
+      // From the moment the fault was made, as the fail command recorded it.
+      const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
+      const moved = seenAt - Date.parse(status.hosts.find((h: { name: string }) => h.name === first).fault.since);
+      t.diagnostic(`${other} held the address ${moved} ms after ${first} was killed`);
+      // VRRP every 200 ms: three missed advertisements and a little skew, under a second.
+      assert.ok(moved < 1_500, `${moved} ms`);
+      assert.equal(expectOk(inHost(stack, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'https://www.foobar.com/'), `GET via ${other}`).stdout, '200');
+      expectOk(webstack('heal', first, '--stack', stack), 'heal');
+      await sleep(3_000);
+      assert.equal(holder(), other, `the healed ${first} does not take the address back while ${other} serves`);
     } finally {
-      webstack('heal', 'lb-01', '--stack', stack);
+      webstack('heal', first, '--stack', stack);
+    }
+  });
+
+  test('a frozen HAProxy on a live host gives the address up: keepalived checks that its HAProxy serves', async (t) => {
+    const before = holder();
+    assert.ok(before, 'someone holds the address');
+    const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
+    const haproxy = status.hosts.find((h: { name: string }) => h.name === before).daemons.find((d: { name: string }) => d.name === 'haproxy');
+    const started = Date.now();
+    // The HAProxy master and its workers (their process group), and nothing else of the host.
+    process.kill(-haproxy.pid, 'SIGSTOP');
+    try {
+      while (holdsVip(before)) {
+        assert.ok(Date.now() - started < 10_000, 'the address moved within 10 s');
+        await sleep(20);
+      }
+      t.diagnostic(`the address left ${before} ${Date.now() - started} ms after its HAProxy froze`);
+      assert.equal(expectOk(inHost(stack, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', 'https://www.foobar.com/'), 'GET').stdout, '200');
+    } finally {
+      process.kill(-haproxy.pid, 'SIGCONT');
     }
   });
 });
