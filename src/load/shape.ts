@@ -1,4 +1,4 @@
-// What a load run is asked and what it answers, apart from the generator (autocannon), so that
+// What a load run is asked and what it answers, apart from the generator (generator.ts), so that
 // checking a request and printing a result load nothing heavy.
 
 export interface LoadOptions {
@@ -12,11 +12,20 @@ export interface LoadOptions {
   readonly timeoutS: number;
   /** Each request on a new connection (and, for HTTPS, a new TLS handshake), as with Connection: close. */
   readonly newConnections?: boolean;
+  /** Return every request's fate too, in the order they were due: what a failover window is measured from. */
+  readonly timeline?: boolean;
+}
+
+/** One request of a run: when it was due (ms since the epoch), how long it took, and whether it failed. */
+export interface Operation {
+  readonly dueAt: number;
+  readonly latencyMs: number;
+  readonly ok: boolean;
 }
 
 export interface LoadResult {
   readonly urls: readonly string[];
-  /** Requests that were answered or failed (autocannon abandons those in flight when the count is reached). */
+  /** Every request sent, each counted once: answered, failed to connect, not HTTP, or timed out. */
   readonly requests: number;
   /** Answers by HTTP status. */
   readonly statuses: Readonly<Record<string, number>>;
@@ -28,6 +37,7 @@ export interface LoadResult {
   readonly durationS: number;
   /** Answers per second over the run. */
   readonly rps: number;
+  readonly timeline?: readonly Operation[];
 }
 
 export const LIMITS = { requests: 100_000, rate: 20_000, connections: 256, timeoutS: 30 } as const;

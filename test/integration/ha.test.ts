@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { AuditReport } from '../../src/lab/audit.ts';
 import { loadFrom } from '../../src/lab/load.ts';
+import { failoverWindow } from '../../src/load/generator.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
 import { repoRoot } from '../helpers.ts';
 import { alertArrives, alertStories, everyTargetUp, expectOk, home, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
@@ -157,6 +158,28 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
       webstack('heal', first, '--stack', stack);
     }
   });
+
+  for (const how of ['kill', 'freeze', 'cut'] as const) {
+    test(`the holder of the virtual IP ${how === 'kill' ? 'killed' : how === 'freeze' ? 'frozen' : 'cut off'} under constant reads: the errors stop within a second or two, and the other holder serves`, async (t) => {
+      const first = holder()!;
+      const load = loadFrom(home, stack, { from: 'client', urls: ['https://www.foobar.com/api/posts'], requests: 1200, rate: 100, connections: 20, timeoutS: 2, timeline: true }, namespaceTarget);
+      try {
+        await sleep(3000);
+        expectOk(webstack('fail', first, '--how', how, '--stack', stack), `fail ${first}`);
+        const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
+        const faultAt = Date.parse(status.hosts.find((h: { name: string }) => h.name === first).fault.since);
+        const result = await load;
+        const { failed, windowMs } = failoverWindow(result.timeline!, faultAt);
+        t.diagnostic(`${how} ${first}: ${failed} of ${result.requests} requests failed, errors for ${windowMs} ms after the fault; p99 ${result.latencyMs.p99} ms`);
+        // The issue's goal is 1 s; the bound leaves room for a busy machine.
+        assert.ok(windowMs <= 2000, `errors for ${windowMs} ms`);
+        assert.ok(result.timeline!.at(-1)!.ok, 'the run ends answered');
+      } finally {
+        await load.catch(() => undefined);
+        webstack('heal', first, '--stack', stack);
+      }
+    });
+  }
 
   test('a frozen HAProxy on a live host gives the address up: keepalived checks that its HAProxy serves', async (t) => {
     const before = holder();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -18,7 +18,7 @@ import { parseSlaveStatus } from '../../src/daemons/mariadb.ts';
 import { checkLoadRequest } from '../../src/lab/load.ts';
 import { readOrCreateSecrets } from '../../src/lab/files.ts';
 import { formatLoad } from '../../src/load/format.ts';
-import { generateLoad } from '../../src/load/generator.ts';
+import { failoverWindow, generateLoad, percentile } from '../../src/load/generator.ts';
 import { topology } from '../../src/plan/topology.ts';
 import { designFrom, FIXED } from '../helpers.ts';
 
@@ -233,24 +233,110 @@ stats,FRONTEND,,OPEN,,,
   });
 });
 
-describe('the load generator', () => {
+describe('the load generator: an open model, one operation per request, latency from when each was due', () => {
+  /** A loopback server for one test, closed (and its connections with it) afterwards. */
+  async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ url: (path?: string) => string; close: () => void }> {
+    const server = createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return { url: (path = '/') => `http://127.0.0.1:${port}${path}`, close: () => (server.closeAllConnections(), server.close()) };
+  }
+
   test('counts answers by status, counts 400 and above and unanswered requests as failed, and measures its own rate', async () => {
-    const server = createServer((req, res) => {
+    const server = await serve((req, res) => {
       res.statusCode = req.url === '/down' ? 503 : 200;
       res.end('ok');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
     try {
-      const result = await generateLoad({ urls: [`http://127.0.0.1:${port}/`, `http://127.0.0.1:${port}/down`], requests: 40, rate: 400, connections: 1, timeoutS: 5 });
+      const result = await generateLoad({ urls: [server.url('/'), server.url('/down')], requests: 40, rate: 400, connections: 1, timeoutS: 5 });
       assert.deepEqual(result.statuses, { '200': 20, '503': 20 });
       assert.equal(result.requests, 40);
       assert.equal(result.failed, 20);
       assert.equal(result.errors, 0);
-      assert.ok(result.durationS > 0 && result.durationS < 1, `measured ${result.durationS} s, not autocannon's whole seconds`);
+      assert.ok(result.durationS > 0.05 && result.durationS < 1, `measured ${result.durationS} s`);
       assert.ok(result.rps > 0 && result.latencyMs.p50 <= result.latencyMs.p99 && result.latencyMs.p99 <= result.latencyMs.max);
     } finally {
       server.close();
     }
+  });
+
+  test('paces requests by schedule: 20 at 100 per second take about 0.2 s, not one burst', async () => {
+    const arrivals: number[] = [];
+    const server = await serve((_req, res) => {
+      arrivals.push(performance.now());
+      res.end('ok');
+    });
+    try {
+      const result = await generateLoad({ urls: [server.url()], requests: 20, rate: 100, connections: 5, timeoutS: 5 });
+      assert.equal(result.requests, 20);
+      const spread = arrivals.at(-1)! - arrivals[0]!;
+      assert.ok(spread > 150 && spread < 400, `the 20 arrived over ${spread.toFixed(0)} ms`);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('a few slow answers move only the top percentiles, and one request reports its own latency as its max', async () => {
+    let n = 0;
+    const server = await serve((_req, res) => {
+      const slow = ++n % 20 === 0;
+      setTimeout(() => res.end('ok'), slow ? 300 : 0);
+    });
+    try {
+      const result = await generateLoad({ urls: [server.url()], requests: 100, rate: 200, connections: 20, timeoutS: 5 });
+      assert.equal(result.failed, 0);
+      assert.ok(result.latencyMs.p50 < 50, `p50 ${result.latencyMs.p50} ms`);
+      assert.ok(result.latencyMs.p99 >= 290, `p99 ${result.latencyMs.p99} ms`);
+      const single = await generateLoad({ urls: [server.url()], requests: 1, rate: 10, connections: 1, timeoutS: 5 });
+      assert.equal(single.latencyMs.max, single.latencyMs.p50, 'one sample is its own max');
+    } finally {
+      server.close();
+    }
+  });
+
+  test('with the server refusing, each request is one failed operation, not a retried connection', async () => {
+    const server = await serve((_req, res) => res.end('ok'));
+    const url = server.url();
+    server.close();
+    const result = await generateLoad({ urls: [url], requests: 30, rate: 300, connections: 5, timeoutS: 2 });
+    assert.equal(result.requests, 30);
+    assert.equal(result.errors, 30);
+    assert.equal(result.failed, 30);
+    assert.deepEqual(result.statuses, {});
+  });
+
+  test('an answer that is not HTTP is a failure; so is one that comes after the timeout', async () => {
+    const garbage = createNetServer((socket) => socket.end('this is not HTTP\r\n\r\n'));
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+    const silent = await serve(() => undefined);
+    try {
+      const { port } = garbage.address() as AddressInfo;
+      const notHttp = await generateLoad({ urls: [`http://127.0.0.1:${port}/`], requests: 5, rate: 100, connections: 1, timeoutS: 2 });
+      assert.deepEqual([notHttp.requests, notHttp.failed, notHttp.errors], [5, 5, 5]);
+      const late = await generateLoad({ urls: [silent.url()], requests: 3, rate: 100, connections: 3, timeoutS: 0.3 });
+      assert.deepEqual([late.requests, late.failed, late.timeouts], [3, 3, 3]);
+      assert.ok(late.latencyMs.max >= 290 && late.latencyMs.max < 1000, `gave up after ${late.latencyMs.max} ms`);
+    } finally {
+      garbage.close();
+      silent.close();
+    }
+  });
+
+  test('percentiles are observed values (nearest rank)', () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    assert.deepEqual([percentile(sorted, 50), percentile(sorted, 99), percentile([7], 99), percentile([], 50)], [50, 99, 7, 0]);
+  });
+});
+
+describe("a fault's cost, from the timeline of a run", () => {
+  const op = (dueAt: number, ok: boolean) => ({ dueAt, latencyMs: 5, ok });
+  test('the window runs from the fault to the first success after the last failure, and counts the failures after the fault', () => {
+    const timeline = [op(900, false), op(1000, true), op(1010, false), op(1100, true), op(1200, false), op(1300, false), op(1400, true), op(1500, true)];
+    assert.deepEqual(failoverWindow(timeline, 1005), { failed: 3, windowMs: 395 });
+    assert.deepEqual(failoverWindow([op(1000, true), op(1100, true)], 1000), { failed: 0, windowMs: 0 });
+  });
+
+  test('a run that ends still failing reports the window to its last request', () => {
+    assert.deepEqual(failoverWindow([op(1000, true), op(1100, false), op(1200, false)], 1050), { failed: 2, windowMs: 150 });
   });
 });
