@@ -78,6 +78,9 @@ defaults
     # The request id (X-Request-ID), made here, in every line: logs --request follows it through nginx and the app.
     log-format "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq request_id=%ID %{+Q}r"
     option dontlognull
+    # On a reload the old workers keep their idle client connections until the next request, and
+    # answer it with Connection: close, rather than closing them under a client that is sending one.
+    option idle-close-on-response
     # The client's address, for the servers behind (nginx passes it on to the app).
     option forwardfor
     timeout connect ${CONNECT_TIMEOUT_MS}ms
