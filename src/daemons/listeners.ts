@@ -28,9 +28,12 @@ export function targetsOf(design: ResolvedStack, host: string, purpose: Flow['pu
     .map((f) => ({ host: f.to, address: f.network === null ? LOOPBACK : byName.get(f.to)!.addresses[f.network]! }));
 }
 
-/** Where an exporter on `host` listens: where the monitoring hosts' scrapes of `port` come in (loopback for its own). */
-export function scrapeAddresses(design: ResolvedStack, host: Pick<LabHost, 'name' | 'addresses'>, port: number): string[] {
-  const inbound = design.flows.filter((f) => f.to === host.name && f.port === port && f.purpose === 'metrics');
+/**
+ * Where a daemon on `host` listens: where the flows of `purpose` to `port` come in (loopback for a
+ * local one, and when there are none). An exporter listens where the monitoring hosts' scrapes come in.
+ */
+export function scrapeAddresses(design: ResolvedStack, host: Pick<LabHost, 'name' | 'addresses'>, port: number, purpose: Flow['purpose'] = 'metrics'): string[] {
+  const inbound = design.flows.filter((f) => f.to === host.name && f.port === port && f.purpose === purpose);
   const addresses = [...new Set(inbound.map((f) => (f.network === null ? LOOPBACK : host.addresses[f.network]!)))];
   return addresses.length > 0 ? addresses : [LOOPBACK];
 }

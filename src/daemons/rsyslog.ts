@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
-import { LOOPBACK } from './listeners.ts';
+import { scrapeAddresses } from './listeners.ts';
 import { header, listener, staged, type RunnableDaemon } from './types.ts';
 
 // Logs in one place: rsyslog on every monitoring host takes the access logs of HAProxy and nginx
@@ -22,9 +22,7 @@ export const rsyslog: RunnableDaemon = {
   after: [],
   render(context) {
     const { paths, host, design } = context;
-    const inbound = design.flows.filter((f) => f.to === host.name && f.purpose === 'logs');
-    const addresses = [...new Set(inbound.map((f) => (f.network === null ? LOOPBACK : host.addresses[f.network]!)))];
-    const listen = addresses.length > 0 ? addresses : [LOOPBACK];
+    const listen = scrapeAddresses(design, host, PORTS.syslog, 'logs');
     const configFile = join(paths.config, 'rsyslog.conf');
     const config = `${header('#', context, 'rsyslog')}
 global(workDirectory="${join(paths.data, 'work')}" maxMessageSize="64k")
