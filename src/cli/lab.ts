@@ -8,7 +8,7 @@ import { labRootsFile } from '../daemons/pebble.ts';
 import { daemonPaths, stackPaths, webstackHome } from '../plan/paths.ts';
 import { acmeHost } from '../plan/topology.ts';
 import { labError } from '../lab/errors.ts';
-import { FAULT_KINDS, hostRecord, listStacks, pickStack, readState, readStatus, supervisorAlive, type FaultKind } from '../lab/state.ts';
+import { FAULT_KINDS, hostRecord, listStacks, pickStack, readSpecs, readState, readStatus, supervisorAlive, type FaultKind } from '../lab/state.ts';
 import { checkLoadInput, loadFrom, LOAD_DEFAULTS } from '../lab/load.ts';
 import type { Target } from '../lab/target.ts';
 import { explainName, isValidName } from '../design/names.ts';
@@ -141,7 +141,7 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
       const target = await lab.target();
       const clear = process.stdout.isTTY ? '\x1b[H\x1b[2J' : '';
       for (let screen = 1; opts.iterations === undefined || screen <= opts.iterations; screen++) {
-        const figures = await traffic(home(), stack, target);
+        const figures = await traffic(readSpecs(home(), stack) ?? [], target);
         io.stdout(`${clear}${formatTop(stack, figures, new Date())}\n`);
         if (screen !== opts.iterations) await new Promise((r) => setTimeout(r, TOP_INTERVAL_MS));
       }

@@ -1,10 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DaemonSpec } from '../daemons/types.ts';
 import { stackPaths } from '../plan/paths.ts';
 import { labError } from './errors.ts';
-import { readState, readStatus, supervisorAlive } from './state.ts';
-import type { SpecFile } from './supervisor-types.ts';
+import { readSpecs, readState, readStatus, supervisorAlive } from './state.ts';
 import type { Target } from './target.ts';
 
 // `certs`: the certificate each load balancer serves (names, issuer, expiry, serial), and renewal
@@ -24,9 +22,9 @@ export interface CertificateView {
 const SITE_PEM = 'WEBSTACK_SITE_PEM';
 
 function tlsSpecs(home: string, stack: string): DaemonSpec[] {
-  const file = `${stackPaths(home, stack).config}/daemons.json`;
-  if (!existsSync(file)) throw labError('no-stack', `there is no stack named '${stack}'.`, 'npx webstack ls');
-  return (JSON.parse(readFileSync(file, 'utf8')) as SpecFile).specs.filter((s) => s.daemon === 'haproxy' && s.env?.[SITE_PEM]);
+  const specs = readSpecs(home, stack);
+  if (!specs) throw labError('no-stack', `there is no stack named '${stack}'.`, 'npx webstack ls');
+  return specs.filter((s) => s.daemon === 'haproxy' && s.env?.[SITE_PEM]);
 }
 
 /** Reads `openssl x509 -noout -subject -issuer -enddate -serial -ext subjectAltName` output. */

@@ -5,7 +5,8 @@ import type { LabPlan } from '../plan/plan.ts';
 import { netnsEtc, stackPaths } from '../plan/paths.ts';
 import { labError } from './errors.ts';
 import { processStartTime } from './process.ts';
-import type { SupervisorStatus } from './supervisor-types.ts';
+import type { DaemonSpec } from '../daemons/types.ts';
+import type { SpecFile, SupervisorStatus } from './supervisor-types.ts';
 
 // What a stack made, recorded before it is made: `down` reads only this (and the links' alias),
 // so it works after a crash, a killed `up`, or with the design file gone.
@@ -106,6 +107,15 @@ export function readFaults(file: string): Faults {
 }
 
 /** The supervisor's status file, or null before it has written one. */
+/** The daemons a stack runs, as `up` wrote them for its supervisor (config/daemons.json); null before that. */
+export function readSpecs(home: string, stack: string): DaemonSpec[] | null {
+  try {
+    return (JSON.parse(readFileSync(join(stackPaths(home, stack).config, 'daemons.json'), 'utf8')) as SpecFile).specs.slice();
+  } catch {
+    return null;
+  }
+}
+
 export function readStatus(file: string): SupervisorStatus | null {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as SupervisorStatus;

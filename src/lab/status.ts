@@ -1,12 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { daemonNamed } from '../daemons/registry.ts';
-import type { DaemonSpec, Observation } from '../daemons/types.ts';
+import type { Observation } from '../daemons/types.ts';
 import { firewallFile } from '../plan/firewall.ts';
 import { stackPaths } from '../plan/paths.ts';
 import { observeFirewall, type FirewallView } from './firewall.ts';
 import { labError } from './errors.ts';
-import { readFaults, readState, readStatus, supervisorAlive, type Fault } from './state.ts';
+import { readFaults, readSpecs, readState, readStatus, supervisorAlive, type Fault } from './state.ts';
 import type { DaemonStatus, SupervisorStatus } from './supervisor-types.ts';
 import type { Target } from './target.ts';
 import { formatTiers, traffic, type Traffic } from './traffic.ts';
@@ -102,14 +101,10 @@ export async function withObservations(status: StackStatus, home: string, target
     const namespace = state?.hosts.find((h) => h.name === host.name)?.namespace;
     host.firewall = namespace ? await observeFirewall(target, namespace).catch(() => null) : null;
   });
-  const figures = status.phase === 'running' ? traffic(home, status.stack, target).then((t) => void (status.traffic = t)) : Promise.resolve();
+  const specs = readSpecs(home, status.stack);
+  const figures = status.phase === 'running' && specs ? traffic(specs, target).then((t) => void (status.traffic = t)) : Promise.resolve();
   await Promise.all([...firewalls, figures]);
-  let specs: DaemonSpec[] = [];
-  try {
-    specs = (JSON.parse(readFileSync(join(stackPaths(home, status.stack).config, 'daemons.json'), 'utf8')) as { specs: DaemonSpec[] }).specs;
-  } catch {
-    return status;
-  }
+  if (!specs) return status;
   await Promise.all(
     status.hosts.flatMap((host) =>
       host.daemons.map(async (view) => {

@@ -1,7 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { DaemonSpec } from '../daemons/types.ts';
-import { stackPaths } from '../plan/paths.ts';
 import type { Target } from './target.ts';
 
 // The numbers a person reads: each tier's and each host's requests per second, error ratio and
@@ -62,21 +59,15 @@ export function figuresFrom(from: string, answers: Record<keyof typeof QUERIES, 
 }
 
 /** The stack's Prometheus servers, from what the supervisor runs: host, namespace and address. */
-function prometheusServers(home: string, stack: string): { host: string; namespace: string; address: string }[] {
-  let specs: DaemonSpec[];
-  try {
-    specs = (JSON.parse(readFileSync(join(stackPaths(home, stack).config, 'daemons.json'), 'utf8')) as { specs: DaemonSpec[] }).specs;
-  } catch {
-    return [];
-  }
+function prometheusServers(specs: readonly DaemonSpec[]): { host: string; namespace: string; address: string }[] {
   return specs
     .filter((s) => s.daemon === 'prometheus')
     .map((s) => ({ host: s.host, namespace: s.namespace, address: s.command.find((a) => a.startsWith('--web.listen-address='))!.split('=')[1]! }));
 }
 
 /** Asks the first monitoring host that answers; null when the stack has none, or none answers. */
-export async function traffic(home: string, stack: string, target: Target): Promise<Traffic | null> {
-  for (const server of prometheusServers(home, stack)) {
+export async function traffic(specs: readonly DaemonSpec[], target: Target): Promise<Traffic | null> {
+  for (const server of prometheusServers(specs)) {
     const ask = async (query: string): Promise<Series[]> => {
       const url = `http://${server.address}/api/v1/query`;
       const out = await target.run(server.namespace, ['curl', '-s', '--max-time', '2', url, '--data-urlencode', `query=${query}`], { allowFailure: true, timeoutMs: 4000 });
