@@ -30,6 +30,8 @@ export const AppConfigSchema = z.strictObject({
   readYourWritesSeconds: z.number().int().positive(),
   /** Where the load balancer checks this server's health: the design's policies.healthChecks.path. */
   healthPath: z.string().startsWith('/').default('/healthz'),
+  /** The release `deploy` rolled onto this host (X-App-Version); absent for the stack as `up` made it. */
+  version: z.string().min(1).optional(),
   /** Longer than the proxy's idle timeout, so the proxy, not the app, closes idle connections. */
   keepAliveTimeoutMs: z.number().int().positive(),
   /** With TLS end to end: serve HTTPS only, with this certificate and key (PEM files). */

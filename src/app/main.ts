@@ -43,7 +43,7 @@ store.startMonitoring();
 
 const metrics = new AppMetrics();
 const cache = config.cache ? new RedisPageCache(config.cache) : undefined;
-const app = createApp({ store, hostName: config.host, secret: config.secret, siteName: config.siteName, readYourWritesSeconds: config.readYourWritesSeconds, healthPath: config.healthPath, logger, metrics, cache });
+const app = createApp({ store, hostName: config.host, version: config.version, secret: config.secret, siteName: config.siteName, readYourWritesSeconds: config.readYourWritesSeconds, healthPath: config.healthPath, logger, metrics, cache });
 // With TLS end to end, HTTPS only, with the host's certificate from the stack's CA.
 const tls = config.tls ? { createServer: createHttpsServer, serverOptions: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {};
 const server = serve({ fetch: app.fetch, hostname: config.listen, port: config.port, ...tls }, (info) =>

@@ -17,6 +17,8 @@ export interface AppOptions {
   readonly store: PostStore;
   /** This host's name, sent as X-Served-By on every response. */
   readonly hostName: string;
+  /** The release it runs, sent as X-App-Version on every response: a rolling deploy shows as it goes. */
+  readonly version?: string;
   /** Shared by every app server of a stack, so any of them accepts a form another one served. */
   readonly secret: string;
   readonly siteName: string;
@@ -37,6 +39,8 @@ export const METRICS_PATH = '/metrics';
 /** Set on a write; while present, the client's reads prefer the primary. */
 const WROTE_COOKIE = 'foobar_wrote';
 const MAX_BODY_BYTES = 16 * 1024;
+/** The version of an app server `deploy` has not replaced yet. */
+export const INITIAL_VERSION = 'initial';
 
 export function createApp(options: AppOptions): Hono {
   const { store, hostName, secret, siteName, logger, metrics, cache } = options;
@@ -53,6 +57,7 @@ export function createApp(options: AppOptions): Hono {
     const started = performance.now();
     await next();
     c.header('X-Served-By', hostName);
+    c.header('X-App-Version', options.version ?? INITIAL_VERSION);
     // Health probes arrive every few seconds; they would drown the log.
     const probe = healthPaths.includes(c.req.path) || c.req.path === METRICS_PATH;
     const level = probe && c.res.status === 200 ? 'debug' : 'info';

@@ -12,6 +12,7 @@ import { FAULT_KINDS, hostRecord, listStacks, pickStack, readSpecs, readState, r
 import { checkLoadInput, loadFrom, LOAD_DEFAULTS } from '../lab/load.ts';
 import type { Target } from '../lab/target.ts';
 import { explainName, isValidName } from '../design/names.ts';
+import { DEPLOY_TIERS, type DeployTier } from '../plan/rollout.ts';
 import { parseSince } from '../lab/logs.ts';
 import { EXIT, UsageError, type Io } from './errors.ts';
 
@@ -192,6 +193,28 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     });
 
   cli
+    .command('deploy')
+    .description('roll a new version of the app (or a restart of a tier) over one host at a time: each drained at the load balancers or nginx, restarted, checked healthy and put back; a host that does not come back healthy is rolled back and the roll stops')
+    .option('--stack <name>', 'which stack (may be left out while one stack is up)')
+    .option('--tier <tier>', `which tier: ${DEPLOY_TIERS.join(' or ')} (web: a rolling restart of nginx)`, 'app')
+    .option('--app <dir or command>', "the new version: a directory with its code (for the foobar app, a webstack tree), or a command (the foobar app's is given its config file); default: the code as it is now")
+    .option('--version <label>', "what the new version is called (the app's X-App-Version); default: the directory's package.json version or name, or a timestamp")
+    .option('--health-timeout <duration>', 'how long a restarted host may take to pass its health check before it is rolled back', '30s')
+    .option('--drain-timeout <duration>', "how long to wait for a drained host's requests to finish before restarting it anyway", '30s')
+    .option('--json', 'print what was deployed as JSON')
+    .action(async (opts: { stack?: string; tier: string; app?: string; version?: string; healthTimeout: string; drainTimeout: string; json?: boolean }) => {
+      if (!(DEPLOY_TIERS as readonly string[]).includes(opts.tier)) throw new UsageError(`--tier '${opts.tier}' is not a tier deploy rolls; use one of: ${DEPLOY_TIERS.join(', ')}.`);
+      if (opts.tier === 'web' && (opts.app !== undefined || opts.version !== undefined)) throw new UsageError('--app and --version are for the app tier; --tier web restarts nginx on each web host in turn.');
+      if (opts.version !== undefined && !/^[\w.+-]{1,64}$/.test(opts.version)) throw new UsageError(`--version '${opts.version}': use letters, digits and . _ + - (at most 64).`);
+      const request = { tier: opts.tier as DeployTier, app: opts.app, version: opts.version, healthTimeoutMs: durationOption('--health-timeout', opts.healthTimeout), drainTimeoutMs: durationOption('--drain-timeout', opts.drainTimeout) };
+      await lab.checkMachine();
+      const { deploy } = await import('../lab/deploy.ts');
+      const install = { repoRoot: REPO_ROOT, node: process.execPath, compiled: COMPILED };
+      const report = await deploy(pickStack(home(), opts.stack), request, { home: home(), target: await lab.target(), say: opts.json ? () => undefined : say, install });
+      if (opts.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
+    });
+
+  cli
     .command('load')
     .description('send N requests at R per second from a host of the stack (the client by default); prints status counts and latency percentiles')
     .argument('<url...>', 'one URL, or several on the same origin requested in turn (http://www.foobar.com/api/posts)')
@@ -285,8 +308,12 @@ export function addPackagesCommand(cli: Command, io: Io): void {
 }
 
 function parseSinceOption(value: string): number {
+  return durationOption('--since', value);
+}
+
+function durationOption(option: string, value: string): number {
   const ms = parseSince(value);
-  if (ms === null) throw new UsageError(`--since '${value}' is not a duration; use a number with s, m or h: 30s, 5m, 2h.`);
+  if (ms === null || ms === 0) throw new UsageError(`${option} '${value}' is not a duration; use a number with s, m or h: 30s, 5m, 2h.`);
   return ms;
 }
 

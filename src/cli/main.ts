@@ -20,6 +20,8 @@ function program(io: Io, setExit: (code: number) => void): Command {
   const cli = new Command('webstack')
     .description('Turn a web-infrastructure design into a real, running, verified system.')
     .version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
+    // Its own options come before a command: `deploy --version 2` is the deploy's, `--version` alone is webstack's.
+    .enablePositionalOptions()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showSuggestionAfterError()
     .showHelpAfterError('(npx webstack --help lists the commands)')

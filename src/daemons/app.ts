@@ -47,6 +47,8 @@ export const app: RunnableDaemon = {
     const caches = targetsOf(design, host.name, 'cache');
     const port = design.app.port;
     const probeAddress = listen === '0.0.0.0' ? LOOPBACK : listen;
+    // What `deploy` rolled onto this host, if it has: its code, its version and its own id.
+    const release = context.rollout.releases[host.name];
     const common = {
       daemon: 'app',
       host: host.name,
@@ -54,16 +56,18 @@ export const app: RunnableDaemon = {
       after: app.after,
       dirs: [],
       copies: [],
-      readinessTimeoutMs: 30_000,
+      readinessTimeoutMs: release?.readinessTimeoutMs ?? 30_000,
       log: paths.log,
     } as const;
+    const deployed: Record<string, string> = release ? { WEBSTACK_APP_VERSION: release.version, WEBSTACK_RELEASE: release.id } : {};
     if (design.app.command) {
       const db = context.secrets.dbPassword;
       return {
         ...common,
-        command: design.app.command,
-        cwd: context.designDir,
+        command: release?.command ?? design.app.command,
+        cwd: release?.directory ?? context.designDir,
         env: {
+          ...deployed,
           WEBSTACK_HOST: host.name,
           HOST: listen,
           PORT: String(port),
@@ -101,6 +105,7 @@ export const app: RunnableDaemon = {
       readYourWritesSeconds: READ_YOUR_WRITES_S,
       healthPath: design.policies.healthChecks.path,
       keepAliveTimeoutMs: APP_KEEPALIVE_MS,
+      ...(release ? { version: release.version } : {}),
       ...(tls ? { tls: hostCertificate(context.stackPaths, host.name) } : {}),
       syslog: targetsOf(design, host.name, 'logs').map((t) => ({ address: t.address, port: PORTS.syslog })),
       ...(caches.length > 0
@@ -110,12 +115,23 @@ export const app: RunnableDaemon = {
     const configFile = join(paths.config, 'app.json');
     return {
       ...common,
-      command: [...programCommand(install.node, install.repoRoot, 'app/main', install.compiled), configFile],
-      cwd: install.repoRoot,
+      // A release's own command (`deploy` made it for another webstack tree) is given the config file, as the foobar app is.
+      command: [...(release?.command ?? programCommand(install.node, install.repoRoot, 'app/main', install.compiled)), configFile],
+      cwd: release?.directory ?? install.repoRoot,
+      ...(release ? { env: deployed } : {}),
       files: [{ path: configFile, content: JSON.stringify(config, null, 2) + '\n', mode: 0o600 }],
       readiness: tls
         ? { kind: 'http', url: `https://${probeAddress}:${port}${design.policies.healthChecks.path}`, ca: internalCaFile(context.stackPaths) }
         : { kind: 'http', url: `http://${probeAddress}:${port}${design.policies.healthChecks.path}` },
     };
+  },
+  // The version it answers with (X-App-Version), so `status` shows a rolling deploy as it goes;
+  // a design's own app that does not say is shown with the version `deploy` gave it.
+  async observe(spec, run) {
+    if (spec.readiness.kind !== 'http') return null;
+    const { exitCode, stdout } = await run(['curl', '--silent', '--max-time', '2', '--dump-header', '-', '--output', '/dev/null', ...(spec.readiness.ca ? ['--cacert', spec.readiness.ca] : []), spec.readiness.url], 3_000);
+    const answered = exitCode === 0 ? /^x-app-version:\s*(\S+)/im.exec(stdout)?.[1] : undefined;
+    const version = answered ?? spec.env?.WEBSTACK_APP_VERSION;
+    return version ? { details: { version }, summary: `version ${version}${answered ? '' : ' (as deployed; the app does not say)'}` } : null;
   },
 };

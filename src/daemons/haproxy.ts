@@ -5,6 +5,7 @@ import { appServesTls, internalCaFile } from '../plan/internal-ca.ts';
 import { acmeHost, type LabHost } from '../plan/topology.ts';
 import { ACME_UPDATE_KEY } from './dns.ts';
 import { acmeDirectory, acmeServerCertificate, authoritativeServer } from './pebble.ts';
+import type { DaemonPaths } from '../plan/paths.ts';
 import { header, listener, staged, type DaemonContext, type Observation, type RunnableDaemon } from './types.ts';
 
 // HAProxy on each load-balancer host: the design's balancing algorithm over its backends (nginx on
@@ -29,7 +30,8 @@ const CONNECT_TIMEOUT_MS = 250;
 export const haproxy: RunnableDaemon = {
   name: 'haproxy',
   title: 'HAProxy, the load balancer',
-  programs: { haproxy: 'haproxy', curl: 'curl', lego: 'lego', openssl: 'openssl' },
+  // socat speaks to HAProxy's runtime API (its admin socket): `deploy` drains servers through it.
+  programs: { haproxy: 'haproxy', curl: 'curl', lego: 'lego', openssl: 'openssl', socat: 'socat' },
   listens: (role, _roles, { tls }) =>
     role === 'lb'
       ? [listener('haproxy', role, PORTS.http, 'entry'), ...(tls ? [listener('haproxy', role, PORTS.https, 'entry')] : []), listener('haproxy', role, PORTS.haproxyStats, 'admin')]
@@ -70,7 +72,7 @@ global
     maxconn 4096
     # Master-worker mode (-W): a reload (SIGUSR2 to the master) starts new workers on the same
     # listening sockets, handed over through this socket, while the old ones finish their requests.
-    stats socket ${join(paths.run, 'admin.sock')} mode 600 level admin expose-fd listeners
+    stats socket ${adminSocket(paths)} mode 600 level admin expose-fd listeners
 
 defaults
     mode http
@@ -168,6 +170,11 @@ ${stats.map((a) => `    bind ${a}:${PORTS.haproxyStats}`).join('\n')}
   },
 };
 
+/** HAProxy's runtime API, as `deploy` drains and enables servers through it. */
+export function adminSocket(paths: DaemonPaths): string {
+  return join(paths.run, 'admin.sock');
+}
+
 /** The certificate HAProxy serves is named in its config by this variable, set in its environment. */
 const SITE_PEM_VARIABLE = 'WEBSTACK_SITE_PEM';
 const HSTS_MAX_AGE_S = 365 * 24 * 3600;
@@ -241,6 +248,8 @@ export interface BalancedServer {
   readonly status: string;
   /** The last health check's result, e.g. L7OK, L4CON (refused), L7TOUT (no answer). */
   readonly check: string;
+  /** Requests it is serving now (scur): a drained server is done when this is 0. */
+  readonly sessions: number;
 }
 
 /** The server rows of HAProxy's CSV statistics (`show stat`, or the stats page's `;csv`). */
@@ -251,7 +260,7 @@ export function parseHaproxyStats(csv: string): BalancedServer[] {
   return rows
     .map((row) => row.split(','))
     .filter((fields) => !['FRONTEND', 'BACKEND'].includes(at(fields, 'svname')) && at(fields, 'pxname') !== '')
-    .map((fields) => ({ backend: at(fields, 'pxname'), server: at(fields, 'svname'), status: at(fields, 'status'), check: at(fields, 'check_status').replace(/^\* ?/, '') }));
+    .map((fields) => ({ backend: at(fields, 'pxname'), server: at(fields, 'svname'), status: at(fields, 'status'), check: at(fields, 'check_status').replace(/^\* ?/, ''), sessions: Number(at(fields, 'scur')) || 0 }));
 }
 
 /** Where clients arrive: the addresses of the networks the design's client flows come in on. */

@@ -71,7 +71,7 @@ ${[...new Set(['/healthz', design.policies.healthChecks.path])].map((p) => `    
     scgi_temp_path ${temp}/scgi;
 
     upstream foobar_app {
-${apps.map((a) => `        server ${a.address}:${design.app.port};`).join('\n')}
+${apps.map((a) => `        server ${a.address}:${design.app.port}${context.rollout.drained.includes(a.host) ? ' down' : ''};${context.rollout.drained.includes(a.host) ? ` # ${a.host}: drained by deploy while it restarts` : ''}`).join('\n')}
         keepalive 32;
         keepalive_timeout ${UPSTREAM_IDLE_S}s;
     }

@@ -2,6 +2,7 @@ import type { ResolvedStack } from '../design/types.ts';
 import type { Listener, ListenerOptions } from '../design/ports.ts';
 import type { Role } from '../design/vocabulary.ts';
 import type { DaemonPaths, StackPaths } from '../plan/paths.ts';
+import type { Rollout } from '../plan/rollout.ts';
 import type { LabHost, Topology } from '../plan/topology.ts';
 
 // The one interface every daemon module implements. A module declares everything about its
@@ -100,6 +101,8 @@ export interface DaemonContext {
   readonly install: Install;
   /** The design file's directory: a design's own app command runs there. */
   readonly designDir: string;
+  /** What `deploy` has changed: each app host's release, the app servers nginx leaves out. */
+  readonly rollout: Rollout;
 }
 
 /** Runs a command inside the daemon's host and answers; how is the runtime's business. */

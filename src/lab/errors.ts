@@ -27,6 +27,9 @@ export const LAB_ERRORS = {
   'heal-incomplete': { cause: "a healed host's daemons did not all become ready", fix: 'npx webstack logs <host> shows why' },
   'no-monitoring': { cause: 'the stack has no monitoring host: nothing collects its metrics or its logs', fix: 'add a host with role monitoring to the design, then up again' },
   'no-alerting': { cause: 'the stack does not alert: its design has no monitoring host, or policies.monitoring.alerting is off', fix: 'set policies.monitoring.alerting: true (with a host of role monitoring), then up again' },
+  'nothing-to-deploy': { cause: 'the stack has no host of the tier to deploy to', fix: 'npx webstack deploy --tier app|web, for a tier the design has' },
+  'host-failed': { cause: 'a host the deploy needs is failed on purpose', fix: 'npx webstack heal <host>' },
+  'deploy-failed': { cause: 'a host did not come back healthy on the new release; it was rolled back, and the deploy stopped', fix: 'npx webstack logs <host> app shows why' },
   'load-failed': { cause: 'the load generator failed inside its host', fix: 'npx webstack status; then load again' },
 } as const;
 

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type { ResolvedStack } from '../design/types.ts';
 import type { LabPlan } from '../plan/plan.ts';
 import { netnsEtc, stackPaths } from '../plan/paths.ts';
+import { NO_ROLLOUT, type Rollout } from '../plan/rollout.ts';
 import { labError } from './errors.ts';
 import { processStartTime } from './process.ts';
 import type { DaemonSpec } from '../daemons/types.ts';
@@ -17,6 +18,8 @@ export interface RunningDesign {
   readonly unserved: LabPlan['unserved'];
   /** The public entry over HTTPS, and the lab's roots it verifies against, when the stack has TLS. */
   readonly tls: { readonly url: string; readonly roots: string } | null;
+  /** Where the design's own app command runs (the design file's directory): `deploy` plans with it. */
+  readonly designDir?: string;
 }
 
 export function readRunningDesign(home: string, stack: string): RunningDesign | null {
@@ -106,7 +109,15 @@ export function readFaults(file: string): Faults {
   }
 }
 
-/** The supervisor's status file, or null before it has written one. */
+/** What `deploy` has changed in a stack (nothing, for a stack as `up` made it). */
+export function readRollout(home: string, stack: string): Rollout {
+  try {
+    return JSON.parse(readFileSync(stackPaths(home, stack).rollout, 'utf8')) as Rollout;
+  } catch {
+    return NO_ROLLOUT;
+  }
+}
+
 /** The daemons a stack runs, as `up` wrote them for its supervisor (config/daemons.json); null before that. */
 export function readSpecs(home: string, stack: string): DaemonSpec[] | null {
   try {
@@ -116,6 +127,7 @@ export function readSpecs(home: string, stack: string): DaemonSpec[] | null {
   }
 }
 
+/** The supervisor's status file, or null before it has written one. */
 export function readStatus(file: string): SupervisorStatus | null {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as SupervisorStatus;

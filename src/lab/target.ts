@@ -26,6 +26,8 @@ export interface RunOptions {
   /** A non-zero exit is answered, not thrown. */
   readonly allowFailure?: boolean;
   readonly timeoutMs?: number;
+  /** Written to the command's standard input (a runtime API's command); else it reads nothing. */
+  readonly input?: string;
 }
 
 /** A long-lived process started inside a host, in a process group of its own. */
@@ -76,7 +78,7 @@ export interface Target {
 
 async function runCommand(argv: readonly string[], options: RunOptions = {}): Promise<Outcome> {
   const [file, ...args] = argv;
-  const result = await execa(file!, args, { reject: false, timeout: options.timeoutMs ?? 30_000, stdin: 'ignore' }).catch((error: Error) => ({ exitCode: 127, stdout: '', stderr: error.message, timedOut: false }));
+  const result = await execa(file!, args, { reject: false, timeout: options.timeoutMs ?? 30_000, ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }) }).catch((error: Error) => ({ exitCode: 127, stdout: '', stderr: error.message, timedOut: false }));
   const outcome = {
     exitCode: result.exitCode ?? (result.timedOut ? 124 : 1),
     stdout: String(result.stdout ?? ''),

@@ -7,6 +7,7 @@ import { programCommand, REPO_ROOT } from '../entry.ts';
 import { labRootsFile } from '../daemons/pebble.ts';
 import { daemonPaths, stackPaths } from '../plan/paths.ts';
 import { planLab, type LabPlan } from '../plan/plan.ts';
+import type { Rollout } from '../plan/rollout.ts';
 import { acmeHost } from '../plan/topology.ts';
 import { describeProbe } from '../plan/probe.ts';
 import { down } from './down.ts';
@@ -15,7 +16,7 @@ import { materialise, readOrCreateSecrets } from './files.ts';
 import { checkFirewalls, loadFirewalls } from './firewall.ts';
 import { checkAddressSpace, checkNamespacesFree, MACHINE_LOCK, withMachineLock } from './preflight.ts';
 import { processStartTime } from './process.ts';
-import { readState, readStatus, stateFromPlan, writeJsonAtomic, writeState, type RunningDesign, type StackState } from './state.ts';
+import { readRollout, readState, readStatus, stateFromPlan, writeJsonAtomic, writeState, type RunningDesign, type StackState } from './state.ts';
 import { changeOf, type SpecFile, type SupervisorStatus } from './supervisor-types.ts';
 import { tail } from './supervisor.ts';
 import type { Target } from './target.ts';
@@ -61,7 +62,8 @@ export interface UpResult {
 export async function up(design: ResolvedStack, options: UpOptions): Promise<UpResult> {
   const { home, target, say } = options;
   const stack = options.name ?? design.stack;
-  const planWith = (secrets: Secrets) => planLab(design, { name: stack, home, install: options.install, designDir: options.designDir, secrets });
+  // A running stack keeps what `deploy` rolled onto it; a new one starts as the design says.
+  const planWith = (secrets: Secrets, rollout?: Rollout) => planLab(design, { name: stack, home, install: options.install, designDir: options.designDir, secrets, rollout });
   const paths = stackPaths(home, stack);
   const secretsFile = paths.secrets;
 
@@ -69,7 +71,7 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
   if (existing) {
     const status = readStatus(paths.daemons);
     if (existing.supervisor !== null && target.supervisorAlive(existing.supervisor) && status?.phase === 'running') {
-      const plan = planWith(readOrCreateSecrets(secretsFile, { write: false }));
+      const plan = planWith(readOrCreateSecrets(secretsFile, { write: false }), readRollout(home, stack));
       if (existing.fingerprint === plan.fingerprint) {
         say(`${stack} is already up, as designed; nothing to do.`);
         return { plan, outcome: 'unchanged', changes: [] };
@@ -121,7 +123,7 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
     await validateConfigs(target, made.daemons);
     const specFile = join(made.paths.config, 'daemons.json');
     writeJsonAtomic(specFile, { generation: 1, specs: made.daemons } satisfies SpecFile, 0o600);
-    writeJsonAtomic(made.paths.design, runningDesign(design, made), 0o644);
+    writeJsonAtomic(made.paths.design, runningDesign(design, made, options.designDir), 0o644);
     const owner = `${process.pid}:${processStartTime(process.pid)}`;
     const command = options.supervisorCommand ?? programCommand(process.execPath, REPO_ROOT, 'lab/supervisor-main');
     state = { ...state!, supervisor: target.startSupervisor([...command, specFile, made.paths.daemons, made.paths.faults, owner], made.paths.supervisorLog, options.install.repoRoot) };
@@ -179,7 +181,7 @@ function changesBetween(current: readonly DaemonSpec[], next: readonly DaemonSpe
   });
 }
 
-async function applyChange(design: ResolvedStack, plan: LabPlan, state: StackState, status: SupervisorStatus, options: UpOptions): Promise<string[]> {
+export async function applyChange(design: ResolvedStack, plan: LabPlan, state: StackState, status: SupervisorStatus, options: UpOptions): Promise<string[]> {
   const { home, target, say } = options;
   const fresh = stateFromPlan(plan, options.designRef, state.networks);
   const shape = (s: StackState) => JSON.stringify({ n: s.networks, ns: s.namespaces, l: s.links, h: s.hosts.map((h) => [h.name, h.addresses]) });
@@ -207,7 +209,7 @@ async function applyChange(design: ResolvedStack, plan: LabPlan, state: StackSta
   materialise(target, changes.map((c) => c.spec), plan.resolvConfs);
   const generation = current.generation + 1;
   writeJsonAtomic(specFile, { generation, specs: plan.daemons } satisfies SpecFile, 0o600);
-  writeJsonAtomic(plan.paths.design, runningDesign(design, plan), 0o644);
+  writeJsonAtomic(plan.paths.design, runningDesign(design, plan, options.designDir), 0o644);
   writeState(home, { ...fresh, createdAt: state.createdAt, supervisor: state.supervisor });
   if (changes.length === 0 && removed.length === 0) {
     say(`${plan.stack}: no daemon's config changed; recorded the new design.`);
@@ -285,11 +287,11 @@ async function checkEntry(design: ResolvedStack, plan: LabPlan, target: Target, 
   say(`  ✓ from the client: ${record.fqdn} is ${addresses.join(', ')}, and GET ${url} answers 200${tls ? ' with a certificate the client trusts' : ''}`);
 }
 
-function runningDesign(design: ResolvedStack, plan: LabPlan): RunningDesign {
+function runningDesign(design: ResolvedStack, plan: LabPlan, designDir: string | undefined): RunningDesign {
   const acme = acmeHost(plan.topology);
   const entry = design.records.find((r) => r.name === design.entry) ?? design.records[0];
   const tls = acme && entry ? { url: `https://${entry.fqdn}/`, roots: labRootsFile({ paths: daemonPaths(plan.paths, acme.name, 'pebble') }) } : null;
-  return { design, unserved: plan.unserved, tls };
+  return { design, unserved: plan.unserved, tls, ...(designDir ? { designDir } : {}) };
 }
 
 function indent(text: string): string {

@@ -27,6 +27,8 @@ export interface StackPaths {
   readonly config: string;
   /** The resolved design the stack runs, with what it does not serve yet: what `audit` holds it to. */
   readonly design: string;
+  /** What `deploy` changed in the running stack (plan/rollout.ts); `up` of a changed design keeps it. */
+  readonly rollout: string;
   readonly run: string;
   readonly logs: string;
   /** Kept by `down`, removed by `down --volumes`. */
@@ -45,6 +47,7 @@ export function stackPaths(home: string, stack: string): StackPaths {
     alerts: join(root, 'volumes', 'alerts.jsonl'),
     config: join(root, 'config'),
     design: join(root, 'config', 'design.json'),
+    rollout: join(root, 'config', 'rollout.json'),
     run: join(root, 'run'),
     logs: join(root, 'logs'),
     volumes: join(root, 'volumes'),

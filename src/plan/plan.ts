@@ -7,6 +7,7 @@ import type { DaemonSpec, Install, RenderedFile, Secrets } from '../daemons/type
 import { firewallPlan, type HostFirewall } from './firewall.ts';
 import { appServesTls, endToEnd, internalCaPlan, type InternalCa } from './internal-ca.ts';
 import { daemonPaths, netnsEtc, stackPaths, type StackPaths } from './paths.ts';
+import { NO_ROLLOUT, type Rollout } from './rollout.ts';
 import { topology, type Topology } from './topology.ts';
 
 // Everything `up` will make, computed without touching the machine: the wiring, every daemon's
@@ -55,6 +56,8 @@ export interface PlanOptions {
   readonly install: Install;
   readonly secrets: Secrets;
   readonly designDir?: string;
+  /** What `deploy` has changed in the running stack. */
+  readonly rollout?: Rollout;
 }
 
 export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
@@ -66,10 +69,12 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
     const daemon = host && hostListeners(host.roles, listenerOptions(design.policies, design.app.port, host.monitored)).find((l) => l.port === port && l.protocol === 'tcp')?.daemon;
     return daemon && runnableDaemons().some((d) => d.name === daemon) ? daemon : null;
   };
+  const rollout = options.rollout ?? NO_ROLLOUT;
   const daemons = wiring.hosts.flatMap((host) =>
     runnableDaemons()
       .filter((d) => d.runsOn(host, design))
-      .map((d) => d.render({ design, topology: wiring, host, paths: daemonPaths(paths, host.name, d.name), pathsOf: (other, daemon) => daemonPaths(paths, other, daemon), stackPaths: paths, servedBy, secrets: options.secrets, install: options.install, designDir: options.designDir ?? options.install.repoRoot })),
+      .map((d) => d.render({ design, topology: wiring, host, paths: daemonPaths(paths, host.name, d.name), pathsOf: (other, daemon) => daemonPaths(paths, other, daemon), stackPaths: paths, servedBy, secrets: options.secrets, install: options.install, designDir: options.designDir ?? options.install.repoRoot, rollout }))
+      .map((spec) => restartedOnPurpose(spec, rollout)),
   );
   const resolvConfs = wiring.hosts
     .filter((h) => h.resolver)
@@ -87,6 +92,12 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   const unserved = unservedPorts(design, unrun);
   const fingerprint = createHash('sha256').update(JSON.stringify({ wiring, daemons, resolvConfs, firewalls, internalCa })).digest('hex').slice(0, 16);
   return { stack, fingerprint, paths, topology: wiring, daemons, waves: startWaves(daemons), resolvConfs, network, firewalls, internalCa, unrun, gaps, unserved };
+}
+
+/** A daemon `deploy` restarted carries the deploy's id in its environment: a new id is a changed spec, so a restart. */
+function restartedOnPurpose(spec: DaemonSpec, rollout: Rollout): DaemonSpec {
+  const id = rollout.restarts[`${spec.host}/${spec.daemon}`];
+  return id ? { ...spec, env: { ...spec.env, WEBSTACK_RELEASE: id } } : spec;
 }
 
 /** With TLS end to end, the hops the lab does not encrypt: a design's own app server speaks plain HTTP. */

@@ -1,6 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadFrom } from '../../src/lab/load.ts';
+import { namespaceTarget } from '../../src/lab/target.ts';
+import type { LoadResult } from '../../src/load/shape.ts';
 import { repoRoot } from '../helpers.ts';
 
 // Helpers for tests that run real stacks: root, real namespaces and daemons. Every test uses its
@@ -125,4 +129,33 @@ export async function waitFor<T>(what: string, check: () => T | undefined, withi
 /** Waits until the receiver has recorded an alert that `wanted` accepts, and returns it. */
 export function alertArrives(stack: string, what: string, wanted: (a: AlertStory) => boolean, withinMs = 60_000): Promise<AlertStory> {
   return waitFor(what, () => alertStories(stack).find(wanted), withinMs, () => `; the receiver has: ${JSON.stringify(alertStories(stack).map((a) => `${a.status} ${a.name} ${a.subject}`))}`);
+}
+
+/**
+ * Constant reads of `url` from the client, 150 a second for `seconds`, while `meanwhile` breaks or
+ * changes the stack (it starts after a quiet second and a half): what the users saw.
+ */
+export async function whileReading(stack: string, url: string, seconds: number, meanwhile: () => Promise<void>): Promise<LoadResult> {
+  const rate = 150;
+  const load = loadFrom(home, stack, { from: 'client', urls: [url], requests: seconds * rate, rate, connections: 20, timeoutS: 10 }, namespaceTarget);
+  try {
+    await sleep(1500);
+    await meanwhile();
+  } finally {
+    await load.catch(() => undefined);
+  }
+  return load;
+}
+
+/** Each host killed in turn, left dead for `holdMs`, then healed: "losing any one of them", one after another. */
+export async function killInTurn(stack: string, hosts: readonly string[], holdMs = 3000): Promise<void> {
+  for (const host of hosts) {
+    try {
+      expectOk(webstack('fail', host, '--stack', stack), `fail ${host}`);
+      await sleep(holdMs);
+      expectOk(webstack('heal', host, '--stack', stack), `heal ${host}`);
+    } finally {
+      webstack('heal', host, '--stack', stack);
+    }
+  }
 }

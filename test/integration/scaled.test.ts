@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { expectOk, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
+import { expectOk, inHost, killInTurn, removeStack, SKIP_LAB, webstack, whileReading } from './lab-helpers.ts';
 
 // scaled, the seeds' fourth stage: separate web, app and database tiers, and two active load
 // balancers, each with its own A record (DNS round robin). What a client sees when one of them
@@ -48,5 +48,29 @@ describe('scaled: separate tiers behind two load balancers listed in DNS', { ski
     } finally {
       webstack('heal', 'lb-01', '--stack', stack);
     }
+  });
+
+  test('a web server and an app server, each killed under constant reads, cost no failed request', async (t) => {
+    const result = await whileReading(stack, 'https://www.foobar.com/api/posts', 16, () => killInTurn(stack, ['web-01', 'app-01']));
+    t.diagnostic(`${result.requests} requests, ${result.failed} failed, p99 ${result.latencyMs.p99} ms`);
+    assert.equal(result.failed, 0, JSON.stringify(result));
+  });
+
+  test('a rolling restart of the web tier under constant reads fails no request: each web server is drained at both load balancers first', async (t) => {
+    const nginxPids = () => {
+      const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
+      return status.hosts.filter((h: { name: string }) => h.name.startsWith('web-')).map((h: { daemons: { name: string; pid: number }[] }) => h.daemons.find((d) => d.name === 'nginx')!.pid);
+    };
+    const before = nginxPids();
+    let output = '';
+    const result = await whileReading(stack, 'https://www.foobar.com/', 10, async () => {
+      output = expectOk(webstack('deploy', '--stack', stack, '--tier', 'web'), 'deploy --tier web').stdout;
+    });
+    const after = nginxPids();
+    assert.ok(after.every((pid: number, i: number) => pid !== before[i]), `every nginx is a new process: ${before} → ${after}`);
+    t.diagnostic(output.trim());
+    t.diagnostic(`${result.requests} requests, ${result.failed} failed, p99 ${result.latencyMs.p99} ms`);
+    assert.match(output, /✓ web-01: restarted[\s\S]*✓ web-02: restarted/);
+    assert.equal(result.failed, 0, JSON.stringify(result));
   });
 });

@@ -179,17 +179,17 @@ describe('replication status, load requests and secrets', () => {
     assert.equal(parseSlaveStatus(''), null, 'not a replica at all');
   });
 
-  test("HAProxy's CSV statistics become each server's state and last check, without frontends and backends", () => {
-    const csv = `# pxname,svname,qcur,status,weight,check_status,check_code
-www,FRONTEND,,OPEN,,,
-servers,server-01,0,UP,1,L7OK,200
-servers,server-02,0,DOWN,1,* L7TOUT,
-servers,BACKEND,0,UP,1,,
-stats,FRONTEND,,OPEN,,,
+  test("HAProxy's CSV statistics become each server's state, last check and requests in flight, without frontends and backends", () => {
+    const csv = `# pxname,svname,qcur,scur,status,weight,check_status,check_code
+www,FRONTEND,,9,OPEN,,,
+servers,server-01,0,3,UP,1,L7OK,200
+servers,server-02,0,0,DOWN,1,* L7TOUT,
+servers,BACKEND,0,3,UP,1,,
+stats,FRONTEND,,1,OPEN,,,
 `;
     assert.deepEqual(parseHaproxyStats(csv), [
-      { backend: 'servers', server: 'server-01', status: 'UP', check: 'L7OK' },
-      { backend: 'servers', server: 'server-02', status: 'DOWN', check: 'L7TOUT' },
+      { backend: 'servers', server: 'server-01', status: 'UP', check: 'L7OK', sessions: 3 },
+      { backend: 'servers', server: 'server-02', status: 'DOWN', check: 'L7TOUT', sessions: 0 },
     ]);
     assert.deepEqual(parseHaproxyStats(''), []);
   });
