@@ -70,6 +70,17 @@ export class DatabaseUnavailable extends Error {
   }
 }
 
+/**
+ * This app server is saturated: every connection to the database is busy with other requests, and
+ * none came free in time. The database is not at fault, and is not marked as such.
+ */
+export class AppBusy extends Error {
+  constructor(cause: unknown) {
+    super('this app server is busy: no database connection came free in time', { cause });
+    this.name = 'AppBusy';
+  }
+}
+
 /** The primary, the one database that takes writes, could not take this one. */
 export class PrimaryUnavailable extends Error {
   constructor(

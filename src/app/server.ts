@@ -8,7 +8,7 @@ import type { Lookup, PageCache } from './cache.ts';
 import type { AppMetrics } from './metrics.ts';
 import { renderPage } from './page.ts';
 import { readReason } from './routing.ts';
-import { DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type Post, type PostStore } from './posts.ts';
+import { AppBusy, DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type Post, type PostStore } from './posts.ts';
 
 // The foobar app: the site www.foobar.com serves. Static files are nginx's job; this serves the
 // page, the form and the JSON API, and nothing per user lives in the process.
@@ -148,6 +148,13 @@ export function createApp(options: AppOptions): Hono {
   app.notFound((c) => (wantsJson(c) ? c.json({ error: `no such page: ${c.req.path}` }, 404) : c.text('Not found', 404)));
 
   app.onError((error, c) => {
+    if (error instanceof AppBusy) {
+      // Saturated: the databases are fine, and the load balancer may well find another server free.
+      logger?.warn({ path: c.req.path }, 'app server busy');
+      c.header('Retry-After', '1');
+      const message = `this app server (${hostName}) is busy; try again shortly`;
+      return wantsJson(c) ? c.json({ error: message }, 503) : c.text(message, 503);
+    }
     const unavailable = error instanceof DatabaseUnavailable || error instanceof PrimaryUnavailable;
     logger?.error({ err: error, path: c.req.path }, unavailable ? 'database unavailable' : 'request failed');
     const status = unavailable ? 503 : 500;

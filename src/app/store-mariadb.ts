@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createPool, type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
-import { DatabaseUnavailable, PrimaryUnavailable, type NewPost, type Post, type PostStore, type StoreHealth } from './posts.ts';
+import { AppBusy, DatabaseUnavailable, PrimaryUnavailable, type NewPost, type Post, type PostStore, type StoreHealth } from './posts.ts';
 import { readOrder, type SourceHealth } from './routing.ts';
 
 // Posts in MariaDB, split between a primary (every write) and its replicas (reads, see
@@ -41,6 +41,8 @@ export const MIGRATIONS: readonly string[] = [
 ];
 
 const MONITOR_EVERY_MS = 500;
+/** Connections to each database per app server. */
+const POOL_SIZE = 10;
 
 interface PostRow extends RowDataPacket {
   id: number;
@@ -56,6 +58,8 @@ interface Source {
   answering: boolean;
   lagSeconds: number | null;
   tlsCipher: string | null;
+  /** Connections of its pool this server's requests hold now: at POOL_SIZE, a new request waits for one. */
+  inUse: number;
 }
 
 export class MariaDbStore implements PostStore {
@@ -64,7 +68,7 @@ export class MariaDbStore implements PostStore {
   private monitorTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly settings: DatabaseSettings) {
-    const source = (endpoint: DatabaseEndpoint, role: Source['role']): Source => ({ endpoint, role, pool: createPool(poolOptions(settings, endpoint)), answering: true, lagSeconds: null, tlsCipher: null });
+    const source = (endpoint: DatabaseEndpoint, role: Source['role']): Source => ({ endpoint, role, pool: createPool(poolOptions(settings, endpoint)), answering: true, lagSeconds: null, tlsCipher: null, inUse: 0 });
     this.sources = [source(settings.primary, 'primary'), ...settings.replicas.map((r) => source(r, 'replica'))];
   }
 
@@ -125,12 +129,18 @@ export class MariaDbStore implements PostStore {
         const rows = await this.run<PostRow[]>(source, sql, params);
         return { posts: rows.map(toPost), readFrom: host };
       } catch (error) {
+        if (error instanceof AppBusy) {
+          // Its connections are all taken by this server's other requests: the next database may have one free.
+          lastError ??= error;
+          continue;
+        }
         if (!(error instanceof DatabaseUnavailable)) throw error;
         source.answering = false;
         lastError = error;
       }
     }
-    throw new DatabaseUnavailable(lastError);
+    // Every database was only busy for this server: it is saturated, not the databases down.
+    throw lastError instanceof AppBusy ? lastError : new DatabaseUnavailable(lastError);
   }
 
   async create(post: NewPost): Promise<Post> {
@@ -167,25 +177,38 @@ export class MariaDbStore implements PostStore {
         source.lagSeconds = lag === null || lag === undefined ? null : Number(lag);
       }
       source.answering = true;
-    } catch {
+    } catch (error) {
+      // A saturated server could not even start the check: that says nothing about the database.
+      if (error instanceof AppBusy) return;
       source.answering = false;
       source.lagSeconds = null;
     }
   }
 
-  /** One call on one database, within the deadline; a connection that misses it or breaks is destroyed. */
+  /**
+   * One call on one database, within the deadline; a connection that misses it or breaks is
+   * destroyed. Waiting for a free connection of the pool is this server's own saturation, not the
+   * database's failure (AppBusy); the query itself has the whole deadline from when it is sent.
+   * Worst case: 1.5 deadlines a database.
+   */
   private async run<T extends RowDataPacket[] | ResultSetHeader>(source: Source, sql: string, params: unknown[]): Promise<T> {
-    const deadline = Date.now() + this.settings.timeoutMs;
     let connection: PoolConnection;
+    const saturated = source.inUse >= POOL_SIZE;
     try {
       const pending = source.pool.getConnection();
-      // If the deadline wins, the connection may still come later: hand it back then.
-      connection = await withDeadline(pending, this.settings.timeoutMs, (late) => late.release());
+      // Half the deadline to get a connection, so that a read that tries two databases stays
+      // within the load balancer's server timeout. If the deadline wins, the connection may still
+      // come later: hand it back then.
+      connection = await withDeadline(pending, this.settings.timeoutMs / 2, (late) => late.release());
     } catch (error) {
+      // Every connection was held by this server's other requests and none came free: its own
+      // load. A connection that could not be made: the database's.
+      if (error instanceof DeadlineMissed && saturated) throw new AppBusy(error);
       throw new DatabaseUnavailable(error);
     }
+    source.inUse++;
     try {
-      const [result] = await withDeadline(connection.query<T>({ sql, timeout: this.settings.timeoutMs }, params), Math.max(1, deadline - Date.now()));
+      const [result] = await withDeadline(connection.query<T>(sql, params), this.settings.timeoutMs);
       connection.release();
       return result;
     } catch (error) {
@@ -195,6 +218,8 @@ export class MariaDbStore implements PostStore {
       }
       connection.release();
       throw error;
+    } finally {
+      source.inUse--;
     }
   }
 }
@@ -211,12 +236,20 @@ class DeadlineMissed extends Error {
   }
 }
 
+/**
+ * The promise's value, or DeadlineMissed after `ms`. A busy event loop runs timers late, and an
+ * answer that arrived in time may still wait to be read: the deadline first lets the loop read
+ * what is waiting (setImmediate runs after the I/O phase), so a late loop is not taken for a late database.
+ */
 function withDeadline<T>(promise: Promise<T>, ms: number, onLate?: (value: T) => void): Promise<T> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const timer = setTimeout(() => {
-      settled = true;
-      reject(new DeadlineMissed(ms));
+      setImmediate(() => {
+        if (settled) return;
+        settled = true;
+        reject(new DeadlineMissed(ms));
+      });
     }, ms);
     promise.then(
       (value) => {
@@ -243,7 +276,7 @@ function poolOptions(settings: DatabaseSettings, endpoint: DatabaseEndpoint): Po
     password: settings.password,
     database: settings.database,
     connectTimeout: settings.timeoutMs,
-    connectionLimit: 10,
+    connectionLimit: POOL_SIZE,
     enableKeepAlive: true,
     timezone: 'Z',
     charset: 'utf8mb4_unicode_ci',

@@ -26,6 +26,15 @@ const SERVER_TIMEOUT_MS = 2_000;
  * most min(timeout connect, inter) before its own timeout: short, so a frozen server fails fast.
  */
 const CONNECT_TIMEOUT_MS = 250;
+/**
+ * Requests one server serves at once; more wait in HAProxy's queue (up to `timeout queue`) for the
+ * first server with room. Overload then waits at the door rather than inside the servers, where it
+ * would slow their health checks and their database calls too, and a busy server is never taken
+ * for a dead one. A tier's app servers answer a read in a few milliseconds: 32 keep them busy.
+ */
+const SERVER_MAXCONN = 32;
+/** How long a request may wait in the queue before HAProxy answers 503 itself. */
+const QUEUE_TIMEOUT_S = 5;
 
 export const haproxy: RunnableDaemon = {
   name: 'haproxy',
@@ -90,7 +99,7 @@ defaults
     timeout server ${SERVER_TIMEOUT_MS}ms
     timeout http-request 10s
     timeout http-keep-alive 10s
-    timeout queue 5s
+    timeout queue ${QUEUE_TIMEOUT_S}s
     timeout check ${checkTimeout}ms
     # A request that meets a dead, frozen or closing server is tried again on another one.
     retries 3
@@ -121,10 +130,15 @@ ${front.map((a) => `    bind ${a}:${PORTS.https} ssl crt "\${${SITE_PEM_VARIABLE
     http-response set-header X-Request-ID %[unique-id]
     # Only idempotent requests are sent twice; a POST is retried only when it never reached a server.
     http-request disable-l7-retry if !METH_GET
+    # The retry budget: while requests wait in the queue (overload), a slow answer is not asked for
+    # again elsewhere, which would only add load; a refused connection still is (it costs nothing).
+    http-request disable-l7-retry if { queue(servers) gt 0 }
     default_backend servers
 
 backend servers
     balance ${design.policies.lb.algorithm}
+    # No server had room within ${QUEUE_TIMEOUT_S} s (every one busy, or none up): a clear answer, and when to come back.
+    http-error status 503 content-type text/plain string "The site is busy: no server could take this request in time. Try again in a few seconds." hdr Retry-After 5
 ${
   checks.enabled
     ? `    option httpchk
@@ -133,7 +147,7 @@ ${
     default-server check inter ${checks.intervalMs}ms fastinter ${fastInterval}ms downinter ${checks.intervalMs}ms fall ${checks.fall} rise ${checks.rise}
 `
     : '    # Health checks are off in the design: a dead server is found by failed requests only.\n'
-}${backends.map((b) => `    server ${b.host} ${b.address}:${backendPort}${backendPort === PORTS.https || appServesTls(design, b.host) ? ` ssl verify required ca-file ${internalCaFile(context.stackPaths)} verifyhost ${b.host} alpn http/1.1` : ''}`).join('\n')}
+}${backends.map((b) => `    server ${b.host} ${b.address}:${backendPort} maxconn ${SERVER_MAXCONN}${backendPort === PORTS.https || appServesTls(design, b.host) ? ` ssl verify required ca-file ${internalCaFile(context.stackPaths)} verifyhost ${b.host} alpn http/1.1` : ''}`).join('\n')}
 
 frontend stats
 ${stats.map((a) => `    bind ${a}:${PORTS.haproxyStats}`).join('\n')}

@@ -2,7 +2,8 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LoadOptions, LoadResult, Operation } from './shape.ts';
 
-// The load generator, run inside a lab host's namespace (see main.ts): an open model. Request i is
+// The load generator, run inside a lab host's namespace (see main.ts): an open model (or, asked for,
+// a closed one: see LoadOptions.closed). Request i is
 // due at start + i / rate, whatever happened to the ones before it, so a stall shows as errors and
 // latency, not as fewer requests; its latency is measured from when it was due, so time spent
 // waiting for a free connection counts (no coordinated omission). Each request is one operation
@@ -106,20 +107,38 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
     });
 
   const started = performance.now();
-  const pending: Promise<{ outcome: Outcome; latencyMs: number }>[] = [];
-  for (let i = 0; i < options.requests; i++) {
-    const dueAt = started + i * intervalMs;
-    const wait = dueAt - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(one(urls[i % urls.length]!, dueAt));
-  }
-  const outcomes = await Promise.all(pending);
+  const dueTimes: number[] = [];
+  type Done = { outcome: Outcome; latencyMs: number };
+  const open = async (): Promise<Done[]> => {
+    const pending: Promise<Done>[] = [];
+    for (let i = 0; i < options.requests; i++) {
+      dueTimes[i] = started + i * intervalMs;
+      const wait = dueTimes[i]! - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      pending.push(one(urls[i % urls.length]!, dueTimes[i]!));
+    }
+    return Promise.all(pending);
+  };
+  // Each connection sends the next request as soon as the last one is answered, until all are sent.
+  const closed = async (): Promise<Done[]> => {
+    const done: Done[] = [];
+    let next = 0;
+    const connection = async () => {
+      for (let i = next++; i < options.requests; i = next++) {
+        dueTimes[i] = performance.now();
+        done[i] = await one(urls[i % urls.length]!, dueTimes[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: maxSockets }, connection));
+    return done;
+  };
+  const outcomes = options.closed ? await closed() : await open();
   const durationMs = performance.now() - started;
   agent.destroy();
   const result = summarise(options.urls, outcomes, durationMs);
   if (!options.timeline) return result;
   // On the machine's clock, so that a fault's recorded time can be placed among the requests.
   const epoch = Date.now() - performance.now();
-  const timeline = outcomes.map((o, i) => ({ dueAt: Math.round(epoch + started + i * intervalMs), latencyMs: Math.round(o.latencyMs), ok: o.outcome.kind === 'answer' && o.outcome.status < 400 }));
+  const timeline = outcomes.map((o, i) => ({ dueAt: Math.round(epoch + dueTimes[i]!), latencyMs: Math.round(o.latencyMs), ok: o.outcome.kind === 'answer' && o.outcome.status < 400 }));
   return { ...result, timeline };
 }

@@ -12,6 +12,12 @@ export interface LoadOptions {
   readonly timeoutS: number;
   /** Each request on a new connection (and, for HTTPS, a new TLS handshake), as with Connection: close. */
   readonly newConnections?: boolean;
+  /**
+   * A closed model instead: each connection sends its next request as soon as the last one was
+   * answered, with no schedule (`rate` is not used). It measures how much the stack can take, the
+   * way `ab -c` or `autocannon -c` do; latency is then from each request's own start.
+   */
+  readonly closed?: boolean;
   /** Return every request's fate too, in the order they were due: what a failover window is measured from. */
   readonly timeline?: boolean;
 }
@@ -40,4 +46,4 @@ export interface LoadResult {
   readonly timeline?: readonly Operation[];
 }
 
-export const LIMITS = { requests: 100_000, rate: 20_000, connections: 256, timeoutS: 30 } as const;
+export const LIMITS = { requests: 100_000, rate: 20_000, connections: 1_000, timeoutS: 30 } as const;

@@ -20,12 +20,16 @@ const stack = 'it-dist';
 const lb = { namespace: `${stack}-lb-01`, stats: 'http://10.71.32.10:8404' };
 const www = 'http://www.foobar.com';
 
-/** HAProxy's view of a server: UP, DOWN, or a transition such as "UP 1/2". */
-function serverState(server: string): string {
+/** A column of HAProxy's statistics for a server: its status (UP, DOWN, "UP 1/2"), or chkdown (how often it went down). */
+function serverStat(server: string, column = 'status'): string {
   const csv = execFileSync('ip', ['netns', 'exec', lb.namespace, 'curl', '-s', '--max-time', '1', `${lb.stats}/stats;csv`], { encoding: 'utf8' });
   const header = csv.split('\n')[0]!.replace(/^# /, '').split(',');
   const row = csv.split('\n').find((l) => l.startsWith(`servers,${server},`));
-  return row ? row.split(',')[header.indexOf('status')]! : 'missing';
+  return row ? row.split(',')[header.indexOf(column)]! : 'missing';
+}
+
+function serverState(server: string): string {
+  return serverStat(server);
 }
 
 async function waitForState(server: string, wanted: 'UP' | 'DOWN', withinMs: number): Promise<number> {
@@ -298,5 +302,20 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
     const marker = `/after-heal-${Date.now()}`;
     request('GET', marker);
     assert.match(expectOk(webstack('logs', 'lb-01', 'haproxy', '--stack', stack, '-n', '20'), 'logs').stdout, new RegExp(`GET ${marker} HTTP`));
+  });
+
+  test('overloaded by 400 connections, the stack degrades rather than cascades: no server is marked down, nothing fails, and throughput holds', async (t) => {
+    const closed = (connections: number, requests: number) => loadFrom(home, stack, { from: 'client', urls: [`${www}/api/posts`], requests, rate: 1, connections, timeoutS: 30, closed: true }, namespaceTarget);
+    const wentDown = () => ['server-01', 'server-02'].map((s) => Number(serverStat(s, 'chkdown')));
+    const downBefore = wentDown();
+    const baseline = await closed(20, 5000);
+    // About 20 s at the rate 20 connections manage.
+    const overload = await closed(400, Math.min(40_000, Math.round(baseline.rps * 20)));
+    t.diagnostic(`20 connections: ${baseline.rps}/s, p99 ${baseline.latencyMs.p99} ms; 400 connections: ${overload.rps}/s for ${overload.durationS} s, p50 ${overload.latencyMs.p50} ms, p99 ${overload.latencyMs.p99} ms, max ${overload.latencyMs.max} ms; ${JSON.stringify(overload.statuses)}`);
+    assert.deepEqual(wentDown(), downBefore, 'no server was marked down');
+    // Every request answered 200: no 503 from HAProxy's queue, nor from an app that took its own load for a dead database.
+    assert.deepEqual(Object.keys(overload.statuses), ['200']);
+    assert.equal(overload.failed, 0);
+    assert.ok(overload.rps >= baseline.rps * 0.8, `throughput at 400 connections (${overload.rps}/s) within 20% of that at 20 (${baseline.rps}/s)`);
   });
 });

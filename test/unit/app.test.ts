@@ -4,7 +4,7 @@ import { createApp } from '../../src/app/server.ts';
 import type { Lookup, PageCache } from '../../src/app/cache.ts';
 import { AppMetrics } from '../../src/app/metrics.ts';
 import { escapeHtml } from '../../src/app/page.ts';
-import { DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type NewPost, type Post, type PostStore } from '../../src/app/posts.ts';
+import { AppBusy, DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type NewPost, type Post, type PostStore } from '../../src/app/posts.ts';
 import { readOrder, readReason, type SourceHealth } from '../../src/app/routing.ts';
 
 // The foobar app, without a socket or a database: requests go through Hono's app.request and
@@ -15,11 +15,14 @@ class MemoryStore implements PostStore {
   posts: Post[] = [];
   primaryDown = false;
   replicaDown = false;
+  /** Every connection taken by other requests of this server (AppBusy). */
+  busy = false;
   set down(value: boolean) {
     this.primaryDown = value;
     this.replicaDown = value;
   }
   async list({ limit, beforeId, preferPrimary }: { limit: number; beforeId?: number; preferPrimary?: boolean }) {
+    if (this.busy) throw new AppBusy(new Error('no answer within 250 ms'));
     const readFrom = (preferPrimary && !this.primaryDown) || this.replicaDown ? 'db-primary' : 'db-replica';
     if (readFrom === 'db-primary' && this.primaryDown) throw new DatabaseUnavailable(new Error('connect ECONNREFUSED'));
     const newest = [...this.posts].reverse().filter((p) => beforeId === undefined || p.id < beforeId);
@@ -101,6 +104,23 @@ describe('the foobar app', () => {
     assert.equal(validateNewPost({ author: '😀'.repeat(LIMITS.author), body: 'b' }).ok, true);
     assert.equal(validateNewPost({ author: '😀'.repeat(LIMITS.author + 1), body: 'b' }).ok, false);
     assert.equal(validateNewPost(['not', 'an', 'object']).ok, false);
+  });
+
+  test('a saturated app server says it is busy, with Retry-After, and does not blame the databases', async () => {
+    const { app, store } = setup();
+    store.busy = true;
+    const answer = await app.request('/api/posts');
+    assert.equal(answer.status, 503);
+    assert.equal(answer.headers.get('retry-after'), '1');
+    assert.deepEqual(await answer.json(), { error: 'this app server (web-test) is busy; try again shortly' });
+    // Its health is the databases' health, which a busy server does not change.
+    assert.equal((await app.request('/healthz')).status, 200);
+  });
+
+  test('every response says which release answered: initial until a deploy names one', async () => {
+    assert.equal((await setup().app.request('/api/posts')).headers.get('x-app-version'), 'initial');
+    const deployed = createApp({ store: new MemoryStore(), hostName: 'web-test', version: 'v2', secret: 'a-secret-of-sufficient-length', siteName: 'foobar.com' });
+    assert.equal((await deployed.request('/nowhere')).headers.get('x-app-version'), 'v2');
   });
 
   test('every response carries X-Served-By, errors and 404s included', async () => {

@@ -92,7 +92,14 @@ policies:
     assert.match(cfg, /default-server check inter 1000ms fastinter 100ms downinter 1000ms fall 3 rise 2/);
     assert.match(cfg, /timeout check 400ms/);
     // Without a web tier the LB talks to the app servers themselves, on the design's app port.
-    assert.match(cfg, /server app-01 10\.71\.64\.\d+:8080\n {4}server app-02 10\.71\.64\.\d+:8080/);
+    assert.match(cfg, /server app-01 10\.71\.64\.\d+:8080 maxconn 32\n {4}server app-02 10\.71\.64\.\d+:8080 maxconn 32/);
+  });
+
+  test('HAProxy queues what its servers have no room for, answers a clear 503 when the queue times out, and retries nothing slow under overload', () => {
+    const cfg = files(planLab(designFrom(TWO_TIERS).stack, FIXED), 'lb-01', 'haproxy').file('haproxy.cfg');
+    assert.match(cfg, /timeout queue 5s/);
+    assert.match(cfg, /http-error status 503 content-type text\/plain string "The site is busy: no server could take this request in time\. Try again in a few seconds\." hdr Retry-After 5/);
+    assert.match(cfg, /http-request disable-l7-retry if \{ queue\(servers\) gt 0 \}/);
   });
 
   test('HAProxy takes clients on the public address only, and keeps stats and metrics on the private one', () => {

@@ -276,6 +276,29 @@ describe('the load generator: an open model, one operation per request, latency 
     }
   });
 
+  test('closed, each connection sends its next request when the last is answered: never more in flight than connections, as fast as answers come', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const server = await serve((_req, res) => {
+      most = Math.max(most, ++inFlight);
+      setTimeout(() => {
+        inFlight--;
+        res.end('ok');
+      }, 20);
+    });
+    try {
+      // rate 1 would take 20 s open; closed, 20 requests on 4 connections are 5 rounds of 20 ms.
+      const result = await generateLoad({ urls: [server.url()], requests: 20, rate: 1, connections: 4, timeoutS: 5, closed: true, timeline: true });
+      assert.deepEqual(result.statuses, { '200': 20 });
+      assert.equal(most, 4);
+      assert.ok(result.durationS >= 0.09 && result.durationS < 1, `took ${result.durationS} s`);
+      assert.ok(result.latencyMs.p50 >= 19 && result.latencyMs.p50 < 200, `latency from each request's own start: p50 ${result.latencyMs.p50} ms`);
+      assert.equal(result.timeline!.length, 20);
+    } finally {
+      server.close();
+    }
+  });
+
   test('a few slow answers move only the top percentiles, and one request reports its own latency as its max', async () => {
     let n = 0;
     const server = await serve((_req, res) => {
