@@ -86,12 +86,18 @@ export async function benchMonitoring(): Promise<void> {
   console.log(`  the site down, its LB killed (SiteDown)              ${(mid(siteDown) / 1000).toFixed(1)}   (${siteDown.map((t) => (t / 1000).toFixed(1)).join(', ')})`);
 
   const ha = (await loadDesign('ha')).stack;
+  const HA_UP_RUNS = Number(process.env.BENCH_HA_UP_RUNS ?? 5);
   const name = 'bench-ha-mem';
   try {
-    if (readState(home, name)) await down(name, { ...lab, volumes: true });
-    const started = performance.now();
-    await up(ha, { ...lab, name, install, designRef: 'ha' });
-    console.log(`\nlab: up of ha, all of it (11 hosts, TLS by ACME, firewalls, monitoring, the cache): ${((performance.now() - started) / 1000).toFixed(1)} s (issue 13's goal: under 5 s)`);
+    // Several ups, each from nothing: two ACME orders make one up vary by seconds.
+    const upTimes: number[] = [];
+    for (let run = 0; run < HA_UP_RUNS; run++) {
+      if (readState(home, name)) await down(name, { ...lab, volumes: true });
+      const started = performance.now();
+      await up(ha, { ...lab, name, install, designRef: 'ha' });
+      upTimes.push(performance.now() - started);
+    }
+    console.log(`\nlab: up of ha, all of it (11 hosts, TLS by ACME, firewalls, monitoring, the cache), median of ${HA_UP_RUNS}: ${(mid(upTimes) / 1000).toFixed(1)} s (${upTimes.map((t) => (t / 1000).toFixed(1)).join(', ')}; issue 13's goal: under 5 s)`);
     // A minute of scraping and evaluating, so Prometheus holds what it keeps.
     await sleep(60_000);
     const memory = memoryByDaemon(name);

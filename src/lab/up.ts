@@ -150,23 +150,27 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
  * Throws a config-invalid error with every refusal, in the daemons' own words.
  */
 async function validateConfigs(target: Target, specs: readonly DaemonSpec[]): Promise<void> {
-  const refusals: string[] = [];
-  for (const spec of specs.filter((s) => s.validate)) {
-    for (const file of spec.files) target.writeFile({ ...file, path: staged(file.path) });
-    try {
-      for (const argv of spec.validate!) {
-        const result = await target.run(spec.namespace, argv, { allowFailure: true, timeoutMs: 15_000 });
-        if (result.exitCode !== 0) {
-          // The daemon's own words, without the banner lines (HAProxy's NOTICEs) around them.
-          const said = `${result.stderr}\n${result.stdout}`.trim().split('\n').filter((l) => l.trim() && !/\[NOTICE\]/.test(l)).slice(0, 6).join('\n    ');
-          refusals.push(`${spec.daemon} on ${spec.host} refused its new config (\`${argv.join(' ')}\`, status ${result.exitCode}):\n    ${said}`);
-          break;
+  // Each daemon's check reads only its own staged files: they run side by side (ha has 40 of them).
+  const refusals = await Promise.all(
+    specs
+      .filter((s) => s.validate)
+      .map(async (spec): Promise<string | null> => {
+        for (const file of spec.files) target.writeFile({ ...file, path: staged(file.path) });
+        try {
+          for (const argv of spec.validate!) {
+            const result = await target.run(spec.namespace, argv, { allowFailure: true, timeoutMs: 15_000 });
+            if (result.exitCode !== 0) {
+              // The daemon's own words, without the banner lines (HAProxy's NOTICEs) around them.
+              const said = `${result.stderr}\n${result.stdout}`.trim().split('\n').filter((l) => l.trim() && !/\[NOTICE\]/.test(l)).slice(0, 6).join('\n    ');
+              return `${spec.daemon} on ${spec.host} refused its new config (\`${argv.join(' ')}\`, status ${result.exitCode}):\n    ${said}`;
+            }
+          }
+          return null;
+        } finally {
+          for (const file of spec.files) target.remove(staged(file.path));
         }
-      }
-    } finally {
-      for (const file of spec.files) target.remove(staged(file.path));
-    }
-  }
+      }),
+  ).then((all) => all.filter((r): r is string => r !== null));
   if (refusals.length > 0) throw labError('config-invalid', `${refusals.join('\n')}\nNothing was changed.`);
 }
 
