@@ -3,3 +3,9 @@
 
 /** How long a client that wrote reads from the primary, unless the app is told otherwise. */
 export const READ_YOUR_WRITES_S = 5;
+
+/** The largest request body the app takes; nginx in front refuses larger ones the same way, as JSON. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/** What a body over the limit gets, from the app or from nginx. */
+export const BODY_TOO_LARGE = { error: `the request body is larger than ${MAX_BODY_BYTES} bytes` } as const;

@@ -28,13 +28,19 @@ export function validateNewPost(input: unknown): Validation {
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, post: { author, body } };
 }
 
+/** C0 and C1 controls and DEL, but for tab and newline. */
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
+
 function text(value: unknown, field: string, max: number, errors: Record<string, string>): string {
   if (typeof value !== 'string') {
     errors[field] = `"${field}" is required and must be a string`;
     return '';
   }
-  const trimmed = value.trim();
+  // A browser's form sends line breaks as CRLF: they are kept as newlines.
+  const trimmed = value.replace(/\r\n?/g, '\n').trim();
   if (trimmed.length === 0) errors[field] = `"${field}" must not be empty`;
+  // NUL, BEL, ANSI escapes and the like would be stored and written into the page and terminals.
+  else if (CONTROL_CHARACTERS.test(trimmed)) errors[field] = `"${field}" must not contain control characters (only newlines and tabs)`;
   // Count code points, not UTF-16 units, so the limit means what a writer sees.
   else if ([...trimmed].length > max) errors[field] = `"${field}" has at most ${max} characters`;
   return trimmed;
@@ -56,6 +62,8 @@ export interface PostStore {
    * Resolves with the posts and the host that answered.
    */
   list(options: { limit: number; beforeId?: number; preferPrimary?: boolean }): Promise<{ posts: Post[]; readFrom: string }>;
+  /** One post by its id (null when there is none), read as `list` reads. */
+  get(id: number, options: { preferPrimary?: boolean }): Promise<{ post: Post | null; readFrom: string }>;
   /** Throws PrimaryUnavailable when the primary cannot take the write. */
   create(post: NewPost): Promise<Post>;
   health(): StoreHealth;

@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { Logger } from 'pino';
 import { READ_YOUR_WRITES_S } from './config.ts';
+import { BODY_TOO_LARGE, MAX_BODY_BYTES } from './defaults.ts';
 import { issueToken, tokenIsValid } from './csrf.ts';
 import type { Lookup, PageCache } from './cache.ts';
 import type { AppMetrics } from './metrics.ts';
@@ -38,7 +39,6 @@ const CSRF_COOKIE = 'foobar_csrf';
 export const METRICS_PATH = '/metrics';
 /** Set on a write; while present, the client's reads prefer the primary. */
 const WROTE_COOKIE = 'foobar_wrote';
-const MAX_BODY_BYTES = 16 * 1024;
 /** The version of an app server `deploy` has not replaced yet. */
 export const INITIAL_VERSION = 'initial';
 
@@ -69,7 +69,7 @@ export function createApp(options: AppOptions): Hono {
     // Users' requests only: the load balancers' checks and Prometheus' scrapes would outnumber them.
     if (!probe) metrics?.request(c.req.routePath === '/*' ? 'unmatched' : c.req.routePath, c.req.method, c.res.status, ms / 1000);
   });
-  app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `the request body is larger than ${MAX_BODY_BYTES} bytes` }, 413) }));
+  app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json(BODY_TOO_LARGE, 413) }));
 
   // For the load balancer: this server can serve pages if some database answers reads. It reports
   // the store's last checks instead of querying, so a frozen database never slows the answer.
@@ -115,7 +115,9 @@ export function createApp(options: AppOptions): Hono {
 
   app.get('/api/posts', async (c) => {
     const before = pageCursor(c.req.query('before'));
-    const limit = Number(c.req.query('limit') ?? LIMITS.pageSize);
+    const rawLimit = c.req.query('limit') ?? String(LIMITS.pageSize);
+    // Decimal digits only: Number() would take 1e2, 0x10 and ' 5'.
+    const limit = /^\d{1,3}$/.test(rawLimit) ? Number(rawLimit) : NaN;
     if (before === null || !Number.isInteger(limit) || limit < 1 || limit > 100) {
       return c.json({ error: '"before" must be a positive whole number and "limit" a whole number from 1 to 100' }, 400);
     }
@@ -125,8 +127,19 @@ export function createApp(options: AppOptions): Hono {
     return c.json({ posts: shown, next });
   });
 
+  // Where a new post's Location points: the post, read as a list is (its writer from the primary).
+  app.get('/api/posts/:id', async (c) => {
+    const id = pageCursor(c.req.param('id'));
+    if (id === null || id === undefined) return c.json({ error: 'a post id is a positive whole number' }, 400);
+    const preferPrimary = justWrote(c);
+    const { post, readFrom } = await store.get(id, { preferPrimary });
+    c.header('X-Read-From', readFrom);
+    metrics?.read(readFrom, readReason(store.health().sources, readFrom, preferPrimary));
+    return post ? c.json(post) : c.json({ error: `there is no post ${id}` }, 404);
+  });
+
   app.post('/api/posts', async (c) => {
-    if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) {
+    if (mediaType(c.req.header('content-type')) !== 'application/json') {
       // Requiring JSON is also the API's CSRF defence: a cross-site form cannot send it without CORS.
       return c.json({ error: 'send the post as JSON, with Content-Type: application/json' }, 415);
     }
@@ -144,6 +157,15 @@ export function createApp(options: AppOptions): Hono {
     c.header('Location', `/api/posts/${post.id}`);
     return c.json(post, 201);
   });
+
+  // A method a path does not take: 405, and which it does (HEAD comes with every GET).
+  for (const [path, allowed] of Object.entries(allowedMethods(healthPaths, Boolean(metrics)))) {
+    app.all(path, (c) => {
+      c.header('Allow', allowed.join(', '));
+      const message = `${c.req.method} is not allowed on ${c.req.path}; it takes ${allowed.join(', ')}`;
+      return wantsJson(c) ? c.json({ error: message }, 405) : c.text(message, 405);
+    });
+  }
 
   app.notFound((c) => (wantsJson(c) ? c.json({ error: `no such page: ${c.req.path}` }, 404) : c.text('Not found', 404)));
 
@@ -219,6 +241,24 @@ export function createApp(options: AppOptions): Hono {
 function pageCursor(raw: string | undefined): number | undefined | null {
   if (raw === undefined) return undefined;
   return /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : null;
+}
+
+/** Each route and the methods it takes, for the 405s' Allow header. */
+function allowedMethods(healthPaths: readonly string[], metrics: boolean): Record<string, string[]> {
+  const read = ['GET', 'HEAD'];
+  return {
+    '/': read,
+    '/posts': ['POST'],
+    '/api/posts': [...read, 'POST'],
+    '/api/posts/:id': read,
+    ...Object.fromEntries(healthPaths.map((p) => [p, read])),
+    ...(metrics ? { [METRICS_PATH]: read } : {}),
+  };
+}
+
+/** A Content-Type's media type, without its parameters (charset=utf-8), lower-cased. */
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
 function wantsJson(c: Context): boolean {

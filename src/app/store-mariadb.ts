@@ -120,14 +120,29 @@ export class MariaDbStore implements PostStore {
   async list(options: { limit: number; beforeId?: number; preferPrimary?: boolean }): Promise<{ posts: Post[]; readFrom: string }> {
     const where = options.beforeId === undefined ? '' : 'WHERE id < ?';
     const params = options.beforeId === undefined ? [options.limit] : [options.beforeId, options.limit];
-    const sql = `SELECT id, author, body, created_at FROM posts ${where} ORDER BY id DESC LIMIT ?`;
-    const order = readOrder(this.health().sources, { preferPrimary: options.preferPrimary ?? false, maxLagSeconds: this.settings.maxLagSeconds });
+    const { rows, readFrom } = await this.read(`SELECT id, author, body, created_at FROM posts ${where} ORDER BY id DESC LIMIT ?`, params, options.preferPrimary ?? false);
+    return { posts: rows.map(toPost), readFrom };
+  }
+
+  async get(id: number, options: { preferPrimary?: boolean }): Promise<{ post: Post | null; readFrom: string }> {
+    const sql = 'SELECT id, author, body, created_at FROM posts WHERE id = ?';
+    const found = await this.read(sql, [id], options.preferPrimary ?? false);
+    // A replica may not have a post written a moment ago: only the primary's word makes it a 404.
+    if (found.rows.length === 0 && found.readFrom !== this.primary.endpoint.host && this.primary.answering) {
+      const again = await this.read(sql, [id], true).catch(() => found);
+      return { post: again.rows[0] ? toPost(again.rows[0]) : null, readFrom: again.readFrom };
+    }
+    return { post: found.rows[0] ? toPost(found.rows[0]) : null, readFrom: found.readFrom };
+  }
+
+  /** A read, from the databases in the order routing.ts gives, falling back down the list. */
+  private async read(sql: string, params: unknown[], preferPrimary: boolean): Promise<{ rows: PostRow[]; readFrom: string }> {
+    const order = readOrder(this.health().sources, { preferPrimary, maxLagSeconds: this.settings.maxLagSeconds });
     let lastError: unknown = null;
     for (const host of order) {
       const source = this.sources.find((s) => s.endpoint.host === host)!;
       try {
-        const rows = await this.run<PostRow[]>(source, sql, params);
-        return { posts: rows.map(toPost), readFrom: host };
+        return { rows: await this.run<PostRow[]>(source, sql, params), readFrom: host };
       } catch (error) {
         if (error instanceof AppBusy) {
           // Its connections are all taken by this server's other requests: the next database may have one free.

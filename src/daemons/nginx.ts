@@ -3,6 +3,7 @@ import { PORTS } from '../design/ports.ts';
 import { bindAddresses, isMonitored, LOOPBACK, targetsOf } from './listeners.ts';
 import { APP_SERVICE_NAME, appServesTls, hostCertificate, internalCaFile } from '../plan/internal-ca.ts';
 import { header, listener, staged, type RunnableDaemon } from './types.ts';
+import { BODY_TOO_LARGE, MAX_BODY_BYTES } from '../app/defaults.ts';
 
 // nginx: serves the site's static files itself and proxies everything else to the app servers
 // over keep-alive connections.
@@ -62,6 +63,8 @@ ${[...new Set(['/healthz', design.policies.healthChecks.path])].map((p) => `    
     access_log /dev/stdout webstack;${logTo.map((t) => `\n    access_log syslog:server=${t.address}:${PORTS.syslog},tag=nginx,nohostname webstack if=$webstack_loggable;`).join('')}
     server_tokens off;
     sendfile on;
+    # The app's own limit: a larger body is refused here, before it crosses the network, in the app's words (JSON).
+    client_max_body_size ${MAX_BODY_BYTES};
     keepalive_timeout 65s;
 
     client_body_temp_path ${temp}/client_body;
@@ -114,6 +117,12 @@ ${tlsBehind.addresses.map((a) => `        listen ${a}:${PORTS.https} ssl default
     : ''
 }
         server_name ${names.length > 0 ? names.join(' ') : design.domain};
+
+        error_page 413 @body_too_large;
+        location @body_too_large {
+            default_type application/json;
+            return 413 '${JSON.stringify(BODY_TOO_LARGE)}';
+        }
 
         # Static files come from disk, never from the app.
         location /static/ {

@@ -28,6 +28,10 @@ class MemoryStore implements PostStore {
     const newest = [...this.posts].reverse().filter((p) => beforeId === undefined || p.id < beforeId);
     return { posts: newest.slice(0, limit), readFrom };
   }
+  async get(id: number, { preferPrimary }: { preferPrimary?: boolean }) {
+    const { readFrom } = await this.list({ limit: 1, preferPrimary });
+    return { post: this.posts.find((p) => p.id === id) ?? null, readFrom };
+  }
   async create(post: NewPost) {
     if (this.primaryDown) throw new PrimaryUnavailable('db-primary', new Error('connect ECONNREFUSED'));
     const stored = { id: this.posts.length + 1, ...post, createdAt: new Date(Date.UTC(2026, 0, 1, 0, this.posts.length)).toISOString() };
@@ -98,6 +102,56 @@ describe('the foobar app', () => {
     const huge = await app.request('/api/posts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ author: 'a', body: 'x'.repeat(20_000) }) });
     assert.equal(huge.status, 413);
     assert.equal(store.posts.length, 0);
+  });
+
+  test("a new post's Location answers with the post; an id that is not there is a JSON 404", async () => {
+    const { postJson, app } = setup();
+    const created = await postJson({ author: 'ann', body: 'where am I' });
+    const location = created.headers.get('location')!;
+    const cookie = created.headers.get('set-cookie')!.split(';')[0]!;
+    const found = await app.request(location, { headers: { cookie } });
+    assert.equal(found.status, 200);
+    assert.deepEqual(await found.json(), await created.json());
+    assert.equal(found.headers.get('x-read-from'), 'db-primary', 'its writer reads it from the primary');
+    const missing = await app.request('/api/posts/99');
+    assert.equal(missing.status, 404);
+    assert.deepEqual(await missing.json(), { error: 'there is no post 99' });
+    for (const bad of ['0', '1e2', '0x10', '-1', 'abc']) assert.equal((await app.request(`/api/posts/${bad}`)).status, 400, bad);
+  });
+
+  test('a method a route does not take answers 405 with the methods it does take', async () => {
+    const { app } = setup();
+    for (const [method, path, allow] of [
+      ['PUT', '/api/posts', 'GET, HEAD, POST'],
+      ['DELETE', '/api/posts/1', 'GET, HEAD'],
+      ['POST', '/', 'GET, HEAD'],
+      ['GET', '/posts', 'POST'],
+      ['PATCH', '/healthz', 'GET, HEAD'],
+    ] as const) {
+      const answer = await app.request(path, { method });
+      assert.equal(answer.status, 405, `${method} ${path}`);
+      assert.equal(answer.headers.get('allow'), allow, `${method} ${path}`);
+    }
+    assert.deepEqual(await (await app.request('/api/posts', { method: 'PUT' })).json(), { error: 'PUT is not allowed on /api/posts; it takes GET, HEAD, POST' });
+    assert.equal((await app.request('/api/posts', { method: 'HEAD' })).status, 200);
+    assert.equal((await app.request('/nowhere', { method: 'PUT' })).status, 404, 'a path that does not exist is still a 404');
+  });
+
+  test('only application/json, with or without parameters, is JSON; limit and before take decimal digits only', async () => {
+    const { postJson, app } = setup();
+    assert.equal((await postJson({ author: 'a', body: 'b' }, 'application/json; charset=utf-8')).status, 201);
+    assert.equal((await postJson({ author: 'a', body: 'b' }, 'Application/JSON')).status, 201);
+    for (const type of ['application/jsonx', 'application/json-seq', 'text/json']) assert.equal((await postJson({ author: 'a', body: 'b' }, type)).status, 415, type);
+    for (const query of ['limit=1e2', 'limit=0x10', 'limit=%205', 'limit=2.0', 'before=1e2', 'before=0x10']) assert.equal((await app.request(`/api/posts?${query}`)).status, 400, query);
+    assert.equal((await app.request('/api/posts?limit=100')).status, 200);
+  });
+
+  test('control characters are refused but for newlines and tabs; a form\'s CRLF line breaks become newlines', async () => {
+    for (const bad of ['nul\u0000', 'bell\u0007', 'escape \u001b[31mred', 'del\u007f', 'c1\u009b']) {
+      const checked = validateNewPost({ author: 'a', body: bad });
+      assert.deepEqual(checked, { ok: false, errors: { body: '"body" must not contain control characters (only newlines and tabs)' } }, JSON.stringify(bad));
+    }
+    assert.deepEqual(validateNewPost({ author: 'a\tb', body: 'line one\r\nline two\n\tindented' }), { ok: true, post: { author: 'a\tb', body: 'line one\nline two\n\tindented' } });
   });
 
   test('limits count characters, not UTF-16 units', () => {

@@ -115,6 +115,12 @@ policies:
     assert.equal(plan.waves.findIndex((w) => w.includes(spec)), plan.waves.length - 1, 'in the last wave');
   });
 
+  test("nginx refuses a body over the app's limit before it crosses the network, as the app would: a JSON 413", async () => {
+    const cfg = files(planLab((await loadDesign('ha')).stack, FIXED), 'web-01', 'nginx').file('nginx.conf');
+    assert.match(cfg, /client_max_body_size 16384;/);
+    assert.match(cfg, /error_page 413 @body_too_large;\n\s+location @body_too_large \{\n\s+default_type application\/json;\n\s+return 413 '\{"error":"the request body is larger than 16384 bytes"\}';/);
+  });
+
   test('only a request that never reached a server, or an idempotent one, is retried elsewhere', () => {
     const cfg = files(planLab(designFrom(TWO_TIERS).stack, FIXED), 'lb-01', 'haproxy').file('haproxy.cfg');
     assert.match(cfg, /retry-on conn-failure empty-response response-timeout/);
