@@ -101,10 +101,10 @@ defaults
     timeout http-keep-alive 10s
     timeout queue ${QUEUE_TIMEOUT_S}s
     timeout check ${checkTimeout}ms
-    # A request that meets a dead, frozen or closing server is tried again on another one.
+    # A request that meets a dead, frozen or closing server (or one killed halfway through its answer) is tried again on another one.
     retries 3
     option redispatch 1
-    retry-on conn-failure empty-response response-timeout
+    retry-on conn-failure empty-response junk-response response-timeout
 
 frontend www
 ${front.map((a) => `    bind ${a}:${PORTS.http}`).join('\n')}${vipBinds(PORTS.http)}${
@@ -147,7 +147,7 @@ ${
     default-server check inter ${checks.intervalMs}ms fastinter ${fastInterval}ms downinter ${checks.intervalMs}ms fall ${checks.fall} rise ${checks.rise}
 `
     : '    # Health checks are off in the design: a dead server is found by failed requests only.\n'
-}${backends.map((b) => `    server ${b.host} ${b.address}:${backendPort} maxconn ${SERVER_MAXCONN}${backendPort === PORTS.https || appServesTls(design, b.host) ? ` ssl verify required ca-file ${internalCaFile(context.stackPaths)} verifyhost ${b.host} alpn http/1.1` : ''}`).join('\n')}
+}${backends.map((b) => `    server ${b.host} ${b.address}:${backendPort}${backendPort === PORTS.https || appServesTls(design, b.host) ? ` ssl verify required ca-file ${internalCaFile(context.stackPaths)} verifyhost ${b.host} alpn http/1.1` : ''} maxconn ${SERVER_MAXCONN}`).join('\n')}
 
 frontend stats
 ${stats.map((a) => `    bind ${a}:${PORTS.haproxyStats}`).join('\n')}

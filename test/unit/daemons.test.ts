@@ -123,7 +123,7 @@ policies:
 
   test('only a request that never reached a server, or an idempotent one, is retried elsewhere', () => {
     const cfg = files(planLab(designFrom(TWO_TIERS).stack, FIXED), 'lb-01', 'haproxy').file('haproxy.cfg');
-    assert.match(cfg, /retry-on conn-failure empty-response response-timeout/);
+    assert.match(cfg, /retry-on conn-failure empty-response junk-response response-timeout/);
     assert.match(cfg, /option redispatch 1/);
     assert.match(cfg, /http-request disable-l7-retry if !METH_GET/);
   });

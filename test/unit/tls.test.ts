@@ -135,7 +135,7 @@ describe('TLS end to end (ha)', () => {
   it('sends the load balancers to nginx on 443, verifying each server against the stack CA by name', async () => {
     const ha = await planOf('ha');
     const cfg = fileOf(ha, 'lb-01', 'haproxy', 'haproxy.cfg');
-    assert.match(cfg, /server web-01 10\.71\.128\.12:443 maxconn 32 ssl verify required ca-file \/var\/lib\/webstack\/ha\/volumes\/ca\/ca\.pem verifyhost web-01/);
+    assert.match(cfg, /server web-01 10\.71\.128\.12:443 ssl verify required ca-file \/var\/lib\/webstack\/ha\/volumes\/ca\/ca\.pem verifyhost web-01/);
     const nginx = fileOf(ha, 'web-01', 'nginx', 'nginx.conf');
     assert.match(nginx, /listen 10\.71\.128\.12:443 ssl default_server;\n\s+ssl_certificate \/var\/lib\/webstack\/ha\/volumes\/web-01\/tls\/cert\.pem;/);
     const { stack } = await loadDesign('ha');
