@@ -15,6 +15,8 @@ export interface PageModel {
   /** The id to page back from, when there are older posts. */
   readonly olderThan?: number;
   readonly csrfToken: string;
+  /** The idempotency key of this form's post: sent twice, it is stored once. */
+  readonly formKey: string;
   readonly errors?: Record<string, string>;
   readonly draft?: { author?: string; body?: string };
   readonly notice?: string;
@@ -46,6 +48,7 @@ export function renderPage(model: PageModel): string {
 ${model.notice ? `<p class="notice">${e(model.notice)}</p>` : ''}
 <form method="post" action="/posts">
 <input type="hidden" name="csrf" value="${e(model.csrfToken)}">
+<input type="hidden" name="key" value="${e(model.formKey)}">
 ${errorList}
 <label>Name <input name="author" maxlength="${LIMITS.author}" required value="${e(model.draft?.author ?? '')}"></label>
 <label>Post <textarea name="body" maxlength="${LIMITS.body}" required rows="3">${e(model.draft?.body ?? '')}</textarea></label>

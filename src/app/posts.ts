@@ -64,15 +64,23 @@ export interface PostStore {
   list(options: { limit: number; beforeId?: number; preferPrimary?: boolean }): Promise<{ posts: Post[]; readFrom: string }>;
   /** One post by its id (null when there is none), read as `list` reads. */
   get(id: number, options: { preferPrimary?: boolean }): Promise<{ post: Post | null; readFrom: string }>;
-  /** Throws PrimaryUnavailable when the primary cannot take the write. */
-  create(post: NewPost): Promise<Post>;
+  /**
+   * Stores a post once per idempotency key: a key already stored with the same post answers that
+   * post again (`replayed`). Throws PrimaryUnavailable when the write certainly was not made,
+   * WriteOutcomeUnknown when it was sent and not answered in time, KeyReused for a key of another post.
+   */
+  create(post: NewPost, key: string): Promise<{ post: Post; replayed: boolean }>;
   health(): StoreHealth;
   close(): Promise<void>;
 }
 
 /** No database could serve a read in time. */
 export class DatabaseUnavailable extends Error {
-  constructor(cause: unknown) {
+  constructor(
+    cause: unknown,
+    /** Whether the statement had been sent when it failed: then it may have run. */
+    readonly sent = false,
+  ) {
     super('the database is unavailable', { cause });
     this.name = 'DatabaseUnavailable';
   }
@@ -89,7 +97,31 @@ export class AppBusy extends Error {
   }
 }
 
-/** The primary, the one database that takes writes, could not take this one. */
+/**
+ * A write was sent and no answer came in time: it may or may not have been stored. Its statement
+ * carries a deadline the database checks itself, so it can never take effect later than that; a
+ * retry with the same idempotency key is safe and tells which.
+ */
+export class WriteOutcomeUnknown extends Error {
+  constructor(
+    readonly host: string,
+    readonly key: string,
+    cause: unknown,
+  ) {
+    super(`the primary database (${host}) did not answer in time: the write may or may not have been stored`, { cause });
+    this.name = 'WriteOutcomeUnknown';
+  }
+}
+
+/** An idempotency key already names another post: the client reused it for different content. */
+export class KeyReused extends Error {
+  constructor(readonly key: string) {
+    super(`the Idempotency-Key ${key} was already used for another post`);
+    this.name = 'KeyReused';
+  }
+}
+
+/** The primary, the one database that takes writes, certainly did not take this one (it was never made, or refused). */
 export class PrimaryUnavailable extends Error {
   constructor(
     readonly host: string,

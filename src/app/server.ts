@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie, setCookie } from 'hono/cookie';
@@ -9,7 +10,7 @@ import type { Lookup, PageCache } from './cache.ts';
 import type { AppMetrics } from './metrics.ts';
 import { renderPage } from './page.ts';
 import { readReason } from './routing.ts';
-import { AppBusy, DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type Post, type PostStore } from './posts.ts';
+import { AppBusy, DatabaseUnavailable, KeyReused, LIMITS, PrimaryUnavailable, validateNewPost, WriteOutcomeUnknown, type Post, type PostStore } from './posts.ts';
 
 // The foobar app: the site www.foobar.com serves. Static files are nginx's job; this serves the
 // page, the form and the JSON API, and nothing per user lives in the process.
@@ -39,6 +40,8 @@ const CSRF_COOKIE = 'foobar_csrf';
 export const METRICS_PATH = '/metrics';
 /** Set on a write; while present, the client's reads prefer the primary. */
 const WROTE_COOKIE = 'foobar_wrote';
+/** What an idempotency key may be: a UUID, or any client's token of that shape. */
+const IDEMPOTENCY_KEY = /^[\w-]{1,64}$/;
 /** The version of an app server `deploy` has not replaced yet. */
 export const INITIAL_VERSION = 'initial';
 
@@ -106,7 +109,9 @@ export function createApp(options: AppOptions): Hono {
       const draft = { author: String(form.author ?? ''), body: String(form.body ?? '') };
       return page(c, { status: 400, errors: checked.errors, draft });
     }
-    await store.create(checked.post);
+    // The form's own key (made when the page was rendered): a double click or a resent form stores one post.
+    const key = typeof form.key === 'string' && IDEMPOTENCY_KEY.test(form.key) ? form.key : randomUUID();
+    await store.create(checked.post, key);
     await cache?.invalidate();
     rememberWrite(c);
     // Post/Redirect/Get, so that reloading the page does not post twice.
@@ -149,12 +154,18 @@ export function createApp(options: AppOptions): Hono {
     } catch {
       return c.json({ error: 'the request body is not valid JSON' }, 400);
     }
+    const sentKey = c.req.header('idempotency-key');
+    if (sentKey !== undefined && !IDEMPOTENCY_KEY.test(sentKey)) return c.json({ error: 'an Idempotency-Key is 1 to 64 letters, digits, - and _' }, 400);
     const checked = validateNewPost(input);
     if (!checked.ok) return c.json({ error: 'invalid post', fields: checked.errors }, 400);
-    const post = await store.create(checked.post);
+    // Without a key of the client's, the write still has one: the app's answer names it, so a retry can send it.
+    const key = sentKey ?? randomUUID();
+    c.header('Idempotency-Key', key);
+    const { post, replayed } = await store.create(checked.post, key);
     await cache?.invalidate();
     rememberWrite(c);
     c.header('Location', `/api/posts/${post.id}`);
+    if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json(post, 201);
   });
 
@@ -170,6 +181,13 @@ export function createApp(options: AppOptions): Hono {
   app.notFound((c) => (wantsJson(c) ? c.json({ error: `no such page: ${c.req.path}` }, 404) : c.text('Not found', 404)));
 
   app.onError((error, c) => {
+    if (error instanceof WriteOutcomeUnknown) {
+      logger?.error({ err: error, path: c.req.path, key: error.key }, 'write outcome unknown');
+      c.header('Retry-After', '5');
+      const message = `${error.message}; retrying with the same Idempotency-Key (${error.key}) is safe: it stores the post at most once`;
+      return wantsJson(c) ? c.json({ error: message, outcome: 'unknown', idempotencyKey: error.key, primary: error.host }, 504) : c.text(message, 504);
+    }
+    if (error instanceof KeyReused) return c.json({ error: error.message }, 422);
     if (error instanceof AppBusy) {
       // Saturated: the databases are fine, and the load balancer may well find another server free.
       logger?.warn({ path: c.req.path }, 'app server busy');
@@ -187,7 +205,8 @@ export function createApp(options: AppOptions): Hono {
           ? 'no database is available; try again shortly'
           : 'internal error';
     if (error instanceof PrimaryUnavailable) c.header('Retry-After', '5');
-    return wantsJson(c) ? c.json({ error: message, ...(error instanceof PrimaryUnavailable ? { primary: error.host } : {}) }, status) : c.text(message, status);
+    // A refused write certainly was not stored: retrying it, with or without its key, is safe.
+    return wantsJson(c) ? c.json({ error: message, ...(error instanceof PrimaryUnavailable ? { outcome: 'refused', primary: error.host } : {}) }, status) : c.text(message, status);
   });
 
   /**
@@ -227,6 +246,7 @@ export function createApp(options: AppOptions): Hono {
       posts: shown,
       olderThan: posts.length > LIMITS.pageSize ? shown.at(-1)!.id : undefined,
       csrfToken: token,
+      formKey: randomUUID(),
       errors: view.errors,
       draft: view.draft,
       notice: view.notice,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createPool, type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
-import { AppBusy, DatabaseUnavailable, PrimaryUnavailable, type NewPost, type Post, type PostStore, type StoreHealth } from './posts.ts';
+import { AppBusy, DatabaseUnavailable, KeyReused, PrimaryUnavailable, WriteOutcomeUnknown, type NewPost, type Post, type PostStore, type StoreHealth } from './posts.ts';
 import { readOrder, type SourceHealth } from './routing.ts';
 
 // Posts in MariaDB, split between a primary (every write) and its replicas (reads, see
@@ -38,6 +39,8 @@ export const MIGRATIONS: readonly string[] = [
      body VARCHAR(500) NOT NULL,
      created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
    ) DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci`,
+  // Each write's idempotency key, once: a retried write finds its post instead of storing another.
+  `ALTER TABLE posts ADD COLUMN idempotency_key VARCHAR(64) NULL, ADD UNIQUE KEY posts_idempotency_key (idempotency_key)`,
 ];
 
 const MONITOR_EVERY_MS = 500;
@@ -158,16 +161,47 @@ export class MariaDbStore implements PostStore {
     throw lastError instanceof AppBusy ? lastError : new DatabaseUnavailable(lastError);
   }
 
-  async create(post: NewPost): Promise<Post> {
+  /**
+   * One INSERT that carries its own deadline, checked by the database's clock when it runs: sent
+   * to a frozen or cut-off primary, it cannot take effect once the app has given up on it. With the
+   * idempotency key unique, a write is stored at most once however often it is sent.
+   */
+  async create(post: NewPost, key: string): Promise<{ post: Post; replayed: boolean }> {
+    const host = this.primary.endpoint.host;
+    const deadline = Date.now() + this.settings.timeoutMs;
     try {
-      const result = await this.run<ResultSetHeader>(this.primary, 'INSERT INTO posts (author, body) VALUES (?, ?)', [post.author, post.body]);
-      const [row] = await this.run<PostRow[]>(this.primary, 'SELECT id, author, body, created_at FROM posts WHERE id = ?', [result.insertId]);
-      return toPost(row!);
+      const rows = await this.run<PostRow[]>(
+        this.primary,
+        'INSERT INTO posts (author, body, idempotency_key) SELECT ?, ?, ? FROM DUAL WHERE UTC_TIMESTAMP(3) < ? RETURNING id, author, body, created_at',
+        [post.author, post.body, key, sqlTimestamp(deadline)],
+      );
+      if (rows.length === 0) throw new PrimaryUnavailable(host, new Error('the primary began the write after its deadline, so it did not make it'));
+      return { post: toPost(rows[0]!), replayed: false };
     } catch (error) {
+      if ((error as { code?: string }).code === 'ER_DUP_ENTRY') return this.replay(post, key);
       if (!(error instanceof DatabaseUnavailable)) throw error;
       this.primary.answering = false;
-      throw new PrimaryUnavailable(this.primary.endpoint.host, error);
+      if (!error.sent) throw new PrimaryUnavailable(host, error);
+      // Sent, and no answer: once the deadline has passed, the key says for certain what happened.
+      await sleep(Math.max(0, deadline - Date.now() + 1));
+      const stored = await this.byKey(key).catch(() => undefined);
+      if (stored === undefined) throw new WriteOutcomeUnknown(host, key, error);
+      if (stored === null) throw new PrimaryUnavailable(host, error);
+      return { post: stored, replayed: false };
     }
+  }
+
+  /** A key seen before: the same post again, or a key reused for another one. */
+  private async replay(post: NewPost, key: string): Promise<{ post: Post; replayed: boolean }> {
+    const stored = await this.byKey(key);
+    if (stored && stored.author === post.author && stored.body === post.body) return { post: stored, replayed: true };
+    throw new KeyReused(key);
+  }
+
+  /** The post stored with this key, from the primary; null when there is none. */
+  private async byKey(key: string): Promise<Post | null> {
+    const rows = await this.run<PostRow[]>(this.primary, 'SELECT id, author, body, created_at FROM posts WHERE idempotency_key = ?', [key]);
+    return rows[0] ? toPost(rows[0]) : null;
   }
 
   health(): StoreHealth {
@@ -229,7 +263,7 @@ export class MariaDbStore implements PostStore {
     } catch (error) {
       if (error instanceof DeadlineMissed || isUnavailable(error)) {
         connection.destroy();
-        throw new DatabaseUnavailable(error);
+        throw new DatabaseUnavailable(error, true);
       }
       connection.release();
       throw error;
@@ -297,6 +331,11 @@ function poolOptions(settings: DatabaseSettings, endpoint: DatabaseEndpoint): Po
     charset: 'utf8mb4_unicode_ci',
     ...(settings.tlsCa ? { ssl: { ca: readFileSync(settings.tlsCa, 'utf8'), rejectUnauthorized: true } } : {}),
   };
+}
+
+/** A time as MariaDB's DATETIME(3) literal, in UTC (the pool's time zone). */
+function sqlTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
 
 function toPost(row: PostRow): Post {

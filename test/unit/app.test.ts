@@ -4,7 +4,7 @@ import { createApp } from '../../src/app/server.ts';
 import type { Lookup, PageCache } from '../../src/app/cache.ts';
 import { AppMetrics } from '../../src/app/metrics.ts';
 import { escapeHtml } from '../../src/app/page.ts';
-import { AppBusy, DatabaseUnavailable, LIMITS, PrimaryUnavailable, validateNewPost, type NewPost, type Post, type PostStore } from '../../src/app/posts.ts';
+import { AppBusy, DatabaseUnavailable, KeyReused, LIMITS, PrimaryUnavailable, validateNewPost, WriteOutcomeUnknown, type NewPost, type Post, type PostStore } from '../../src/app/posts.ts';
 import { readOrder, readReason, type SourceHealth } from '../../src/app/routing.ts';
 
 // The foobar app, without a socket or a database: requests go through Hono's app.request and
@@ -12,7 +12,7 @@ import { readOrder, readReason, type SourceHealth } from '../../src/app/routing.
 
 /** A primary (db-primary) and a replica (db-replica) in memory; either can be down. */
 class MemoryStore implements PostStore {
-  posts: Post[] = [];
+  posts: (Post & { key: string })[] = [];
   primaryDown = false;
   replicaDown = false;
   /** Every connection taken by other requests of this server (AppBusy). */
@@ -26,17 +26,26 @@ class MemoryStore implements PostStore {
     const readFrom = (preferPrimary && !this.primaryDown) || this.replicaDown ? 'db-primary' : 'db-replica';
     if (readFrom === 'db-primary' && this.primaryDown) throw new DatabaseUnavailable(new Error('connect ECONNREFUSED'));
     const newest = [...this.posts].reverse().filter((p) => beforeId === undefined || p.id < beforeId);
-    return { posts: newest.slice(0, limit), readFrom };
+    return { posts: newest.slice(0, limit).map(stripKey), readFrom };
   }
   async get(id: number, { preferPrimary }: { preferPrimary?: boolean }) {
     const { readFrom } = await this.list({ limit: 1, preferPrimary });
-    return { post: this.posts.find((p) => p.id === id) ?? null, readFrom };
+    const found = this.posts.find((p) => p.id === id);
+    return { post: found ? stripKey(found) : null, readFrom };
   }
-  async create(post: NewPost) {
+  /** Writes reach the primary, which does not answer: their outcome is unknown to the app. */
+  unanswered = false;
+  async create(post: NewPost, key: string) {
     if (this.primaryDown) throw new PrimaryUnavailable('db-primary', new Error('connect ECONNREFUSED'));
-    const stored = { id: this.posts.length + 1, ...post, createdAt: new Date(Date.UTC(2026, 0, 1, 0, this.posts.length)).toISOString() };
-    this.posts.push(stored);
-    return stored;
+    const stored = this.posts.find((p) => p.key === key);
+    if (stored) {
+      if (stored.author !== post.author || stored.body !== post.body) throw new KeyReused(key);
+      return { post: stripKey(stored), replayed: true };
+    }
+    const made = { id: this.posts.length + 1, ...post, createdAt: new Date(Date.UTC(2026, 0, 1, 0, this.posts.length)).toISOString(), key };
+    this.posts.push(made);
+    if (this.unanswered) throw new WriteOutcomeUnknown('db-primary', key, new Error('no answer within 500 ms'));
+    return { post: stripKey(made), replayed: false };
   }
   health() {
     const sources = [
@@ -46,6 +55,10 @@ class MemoryStore implements PostStore {
     return { readable: sources.some((s) => s.answering), writable: !this.primaryDown, sources };
   }
   async close() {}
+}
+
+function stripKey({ key: _key, ...post }: Post & { key: string }): Post {
+  return post;
 }
 
 function setup() {
@@ -152,6 +165,53 @@ describe('the foobar app', () => {
       assert.deepEqual(checked, { ok: false, errors: { body: '"body" must not contain control characters (only newlines and tabs)' } }, JSON.stringify(bad));
     }
     assert.deepEqual(validateNewPost({ author: 'a\tb', body: 'line one\r\nline two\n\tindented' }), { ok: true, post: { author: 'a\tb', body: 'line one\nline two\n\tindented' } });
+  });
+
+  test('a write is stored once per Idempotency-Key: sent again, it answers the same 201, marked replayed; the key of another post is a 422', async () => {
+    const { app, store } = setup();
+    const send = (body: unknown, key?: string) => app.request('/api/posts', { method: 'POST', headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) }, body: JSON.stringify(body) });
+    const first = await send({ author: 'ann', body: 'once' }, 'k-1');
+    assert.equal(first.status, 201);
+    assert.equal(first.headers.get('idempotency-key'), 'k-1');
+    assert.equal(first.headers.get('idempotent-replayed'), null);
+    const again = await send({ author: 'ann', body: 'once' }, 'k-1');
+    assert.equal(again.status, 201);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(await again.json(), await first.json());
+    assert.equal(store.posts.length, 1);
+    assert.equal((await send({ author: 'ann', body: 'another' }, 'k-1')).status, 422);
+    assert.equal((await send({ author: 'ann', body: 'bad key' }, 'not a key!')).status, 400);
+    // Without a key of its own, the client is told the one the app made, for a retry.
+    assert.match((await send({ author: 'bob', body: 'keyless' })).headers.get('idempotency-key') ?? '', /^[0-9a-f-]{36}$/);
+  });
+
+  test('a write sent and not answered is a 504 that says the outcome is unknown and that a retry with its key is safe; a refused one says refused', async () => {
+    const { app, store, postJson } = setup();
+    store.unanswered = true;
+    const unknown = await app.request('/api/posts', { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'k-9' }, body: JSON.stringify({ author: 'ann', body: 'in doubt' }) });
+    assert.equal(unknown.status, 504);
+    const said = await unknown.json();
+    assert.equal(said.outcome, 'unknown');
+    assert.equal(said.idempotencyKey, 'k-9');
+    assert.match(said.error, /may or may not have been stored; retrying with the same Idempotency-Key \(k-9\) is safe/);
+    store.unanswered = false;
+    const retried = await app.request('/api/posts', { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'k-9' }, body: JSON.stringify({ author: 'ann', body: 'in doubt' }) });
+    assert.equal(retried.status, 201);
+    assert.equal(store.posts.length, 1, 'stored once, though sent twice');
+    store.primaryDown = true;
+    const refused = await postJson({ author: 'ann', body: 'no' });
+    assert.equal(refused.status, 503);
+    assert.equal((await refused.json()).outcome, 'refused');
+  });
+
+  test("the form carries its own idempotency key, so a form sent twice stores one post", async () => {
+    const { app, store } = setup();
+    const { cookie, token } = await formToken(app);
+    const key = /name="key" value="([^"]+)"/.exec(await (await app.request('/')).text())![1]!;
+    const send = () => app.request('/posts', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie }, body: new URLSearchParams({ author: 'ann', body: 'twice', csrf: token, key }).toString() });
+    assert.equal((await send()).status, 303);
+    assert.equal((await send()).status, 303);
+    assert.equal(store.posts.length, 1);
   });
 
   test('limits count characters, not UTF-16 units', () => {
