@@ -71,6 +71,19 @@ log_slave_updates = ON
 gtid_strict_mode = ON
 slave_net_timeout = ${REPLICA_NET_TIMEOUT_S}
 ${role === 'db-replica' ? '# A replica takes writes from replication only.\nread_only = ON\n' : ''}${
+  design.policies.db.replication === 'semi-sync'
+    ? `
+# Semi-synchronous replication: a commit is acknowledged to the app only once a replica has it in
+# its relay log (AFTER_SYNC: no other session sees it before then). With no replica acknowledging
+# within the timeout, the primary goes on asynchronously until one is back. Both sides on every
+# server, so a promoted replica is a semi-sync primary at once.
+rpl_semi_sync_master_enabled = ON
+rpl_semi_sync_slave_enabled = ON
+rpl_semi_sync_master_wait_point = AFTER_SYNC
+rpl_semi_sync_master_timeout = ${design.policies.db.semiSyncTimeoutMs}
+`
+    : ''
+}${
   tls
     ? `
 # TLS end to end: every connection over the network is encrypted, with this host's certificate
@@ -147,10 +160,26 @@ socket = ${join(paths.run, 'mysqld.sock')}
     const myCnf = spec.command.find((a) => a.startsWith('--defaults-file='))!.slice('--defaults-file='.length);
     const { stdout } = await run(['mariadb', `--defaults-file=${myCnf}`, '-e', 'SHOW SLAVE STATUS\\G'], 3_000);
     const replication = parseSlaveStatus(stdout);
-    if (!replication) return { details: { role: 'primary' }, summary: 'primary' };
+    const semiSyncDesigned = spec.files.some((f) => f.content.includes('rpl_semi_sync_master_enabled = ON'));
+    if (!replication && !semiSyncDesigned) return { details: { role: 'primary' }, summary: 'primary' };
+    if (!replication) {
+      // A semi-sync primary says whether it waits for a replica now, and how many acknowledge.
+      const status = await run(['mariadb', `--defaults-file=${myCnf}`, '-N', '-e', "SHOW STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients')"], 3_000);
+      const semiSync = parseSemiSync(status.stdout);
+      return semiSync
+        ? { details: { role: 'primary', semiSync }, summary: `primary, semi-sync ${semiSync.on ? `on (${semiSync.clients} replica${semiSync.clients === 1 ? '' : 's'} acknowledging)` : 'off: no replica acknowledges, commits go on asynchronously'}` }
+        : { details: { role: 'primary' }, summary: 'primary' };
+    }
     return { details: { role: 'replica', replication }, summary: `replica ${describeReplication(replication)}` } satisfies Observation;
   },
 };
+
+/** A semi-sync primary's state, from SHOW STATUS (tab-separated name and value); null when it is not semi-sync. */
+export function parseSemiSync(output: string): { on: boolean; clients: number } | null {
+  const values = Object.fromEntries(output.trim().split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string]));
+  if (!('Rpl_semi_sync_master_status' in values)) return null;
+  return { on: values.Rpl_semi_sync_master_status === 'ON', clients: Number(values.Rpl_semi_sync_master_clients ?? 0) };
+}
 
 export interface ReplicationStatus {
   /** The address it replicates from. */

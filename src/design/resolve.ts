@@ -19,7 +19,8 @@ export const DEFAULT_POLICIES: ResolvedPolicies = {
   firewall: false,
   lb: { algorithm: 'roundrobin' },
   healthChecks: { enabled: true, path: '/healthz', intervalMs: 500, fall: 2, rise: 2 },
-  db: { replication: 'async', failover: 'manual' },
+  // Under the app's 500 ms write deadline: with its replica gone, a write still answers in time.
+  db: { replication: 'async', semiSyncTimeoutMs: 300, failover: 'manual' },
   monitoring: { uptimeCheck: false, alerting: false, notify: [] },
   availability: 0.999,
 };

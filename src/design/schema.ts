@@ -61,6 +61,7 @@ export const PoliciesSchema = z.strictObject({
   db: z
     .strictObject({
       replication: z.enum(REPLICATION_MODES).optional(),
+      semiSyncTimeoutMs: z.number().int().min(10).max(60000).optional(),
       failover: z.enum(FAILOVER_MODES).optional(),
     })
     .optional(),

@@ -67,7 +67,12 @@ export interface ResolvedPolicies {
   readonly firewall: boolean;
   readonly lb: { readonly algorithm: 'roundrobin' | 'leastconn' };
   readonly healthChecks: { readonly enabled: boolean; readonly path: string; readonly intervalMs: number; readonly fall: number; readonly rise: number };
-  readonly db: { readonly replication: 'async' | 'semi-sync'; readonly failover: 'manual' | 'automatic' };
+  readonly db: {
+    readonly replication: 'async' | 'semi-sync';
+    /** With semi-sync: how long a commit waits for a replica's acknowledgement before the primary goes on asynchronously. */
+    readonly semiSyncTimeoutMs: number;
+    readonly failover: 'manual' | 'automatic';
+  };
   readonly monitoring: { readonly uptimeCheck: boolean; readonly alerting: boolean; readonly notify: readonly Notify[] };
   readonly availability: number;
 }

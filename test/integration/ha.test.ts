@@ -60,6 +60,11 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
     assert.ok(['lb-01', 'lb-02'].includes(holder() ?? ''), 'a load balancer holds the address');
   });
 
+  test('the primary commits semi-synchronously: its replica acknowledges every write before the app is told', () => {
+    const status = expectOk(webstack('status', '--stack', stack), 'status').stdout;
+    assert.match(status, /db-01 mariadb: primary, semi-sync on \(1 replica acknowledging\)/);
+  });
+
   test('each of the two Prometheus servers scrapes every target on its own, and every one is up', async () => {
     for (const [mon, address] of [['mon-01', '10.71.128.19'], ['mon-02', '10.71.128.20']] as const) {
       const targets = await everyTargetUp(stack, mon, address);

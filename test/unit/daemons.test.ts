@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BLUEPRINTS } from '../../src/blueprints/index.ts';
 import { loadDesign } from '../../src/design/load.ts';
+import { parseSemiSync } from '../../src/daemons/mariadb.ts';
 import { alertRules, JOBS, renderRules } from '../../src/daemons/prometheus-rules.ts';
 import { planLab } from '../../src/plan/plan.ts';
 import { describeProbe } from '../../src/plan/probe.ts';
@@ -169,6 +170,24 @@ policies:
     assert.deepEqual(replica.spec.setup?.command, ['bash', '/var/lib/webstack/distributed/config/server-02/mariadb/replication.sh']);
     assert.match(replica.file('replication.sh'), /Slave_IO_Running: Yes.*Slave_SQL_Running: Yes/);
     for (const init of [primary.file('init.sql'), replica.file('init.sql')]) assert.match(init, /^SET sql_log_bin = 0;/, 'local users are not replicated');
+  });
+
+  test("semi-sync replication is MariaDB's own, AFTER_SYNC, with the design's timeout, on both sides of every server; async designs have none of it", async () => {
+    const ha = planLab((await loadDesign('ha')).stack, FIXED);
+    for (const host of ['db-01', 'db-02']) {
+      const cnf = files(ha, host, 'mariadb').file('my.cnf');
+      assert.match(cnf, /^rpl_semi_sync_master_enabled = ON\nrpl_semi_sync_slave_enabled = ON\nrpl_semi_sync_master_wait_point = AFTER_SYNC\nrpl_semi_sync_master_timeout = 300$/m, host);
+    }
+    const tuned = planLab(designFrom(`${TWO_TIERS}  db: { replication: semi-sync, semiSyncTimeoutMs: 1000 }\n`.replace('  db-01: { roles: [db-primary], networks: [private] }', '  db-01: { roles: [db-primary], networks: [private] }\n  db-02: { roles: [db-replica], networks: [private] }')).stack, FIXED);
+    assert.match(files(tuned, 'db-01', 'mariadb').file('my.cnf'), /^rpl_semi_sync_master_timeout = 1000$/m);
+    assert.doesNotMatch(files(planLab((await loadDesign('distributed')).stack, FIXED), 'server-01', 'mariadb').file('my.cnf'), /semi_sync/);
+    assert.ok(!ha.gaps.some((g) => /semi-sync/.test(g)), 'up no longer says semi-sync is not carried out');
+  });
+
+  test("a semi-sync primary's status says whether it waits for a replica now, and how many acknowledge", () => {
+    assert.deepEqual(parseSemiSync('Rpl_semi_sync_master_clients\t1\nRpl_semi_sync_master_status\tON\n'), { on: true, clients: 1 });
+    assert.deepEqual(parseSemiSync('Rpl_semi_sync_master_clients\t0\nRpl_semi_sync_master_status\tOFF\n'), { on: false, clients: 0 });
+    assert.equal(parseSemiSync(''), null);
   });
 
   test('each app server writes to the primary and reads from the replica it reaches', async () => {
