@@ -30,9 +30,10 @@ const CONNECT_TIMEOUT_MS = 250;
  * Requests one server serves at once; more wait in HAProxy's queue (up to `timeout queue`) for the
  * first server with room. Overload then waits at the door rather than inside the servers, where it
  * would slow their health checks and their database calls too, and a busy server is never taken
- * for a dead one. A tier's app servers answer a read in a few milliseconds: 32 keep them busy.
+ * for a dead one. A tier's app servers answer a read in a few milliseconds: 16 keep them busy, and
+ * a health check behind them waits for at most 16 (with 32, one in CI waited past its timeout twice).
  */
-const SERVER_MAXCONN = 32;
+const SERVER_MAXCONN = 16;
 /** How long a request may wait in the queue before HAProxy answers 503 itself. */
 const QUEUE_TIMEOUT_S = 5;
 

@@ -93,7 +93,7 @@ policies:
     assert.match(cfg, /default-server check inter 1000ms fastinter 100ms downinter 1000ms fall 3 rise 2/);
     assert.match(cfg, /timeout check 400ms/);
     // Without a web tier the LB talks to the app servers themselves, on the design's app port.
-    assert.match(cfg, /server app-01 10\.71\.64\.\d+:8080 maxconn 32\n {4}server app-02 10\.71\.64\.\d+:8080 maxconn 32/);
+    assert.match(cfg, /server app-01 10\.71\.64\.\d+:8080 maxconn 16\n {4}server app-02 10\.71\.64\.\d+:8080 maxconn 16/);
   });
 
   test('HAProxy queues what its servers have no room for, answers a clear 503 when the queue times out, and retries nothing slow under overload', () => {
