@@ -180,7 +180,7 @@ function packageVersion(directory: string): string | null {
 
 /** Out of rotation: drained at every load balancer and nginx that sends to it, and no request left on it. */
 async function takeOut(step: RollStep, rollout: Rollout, context: Context): Promise<Rollout> {
-  const { options, stack } = context;
+  const { options } = context;
   for (const { lb, server } of step.drain.haproxy) await runtime(lb, `set server servers/${server} state drain`, context);
   const drained = step.drain.nginx.length > 0 ? { ...rollout, drained: [...rollout.drained, step.host] } : rollout;
   if (drained !== rollout) await apply(drained, context);
@@ -189,7 +189,7 @@ async function takeOut(step: RollStep, rollout: Rollout, context: Context): Prom
     const left = await requestsLeft(step, context);
     if (left === 0) break;
     if (Date.now() > deadline) {
-      options.say(`  ! ${step.host} still has ${left} request${left === 1 ? '' : 's'} after ${context.drainTimeoutMs / 1000} s of draining: restarting it anyway (${stack})`);
+      options.say(`  ! ${step.host} still has ${left} request${left === 1 ? '' : 's'} after ${context.drainTimeoutMs / 1000} s of draining: restarting it anyway`);
       break;
     }
     await sleep(POLL_MS);
