@@ -282,7 +282,7 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
       const stack = pickStack(home(), opts.stack);
       if (opts.request !== undefined || opts.all) {
         if (host !== undefined) throw new UsageError('--request and --all read every host\'s logs from the monitoring hosts; leave out the host.');
-        const since = parseSinceOption(opts.since);
+        const since = durationOption('--since', opts.since);
         const { formatLogLine, stackLogs } = await import('../lab/logs.ts');
         const lines = stackLogs(home(), stack).filter((l) => (opts.request !== undefined ? l.message.includes(opts.request) : Date.parse(l.at) >= Date.now() - since));
         if (opts.json) return io.stdout(JSON.stringify(lines, null, 2) + '\n');
@@ -306,10 +306,6 @@ export function addPackagesCommand(cli: Command, io: Io): void {
     .command('packages')
     .description("the Debian packages the lab's daemons need, one a line (scripts/install.sh installs them)")
     .action(async () => io.stdout((await import('../daemons/registry.ts')).requiredPackages().join('\n') + '\n'));
-}
-
-function parseSinceOption(value: string): number {
-  return durationOption('--since', value);
 }
 
 function durationOption(option: string, value: string): number {

@@ -80,7 +80,9 @@ export async function deploy(stack: string, request: DeployRequest, options: Dep
     throw labError('host-failed', `${first} is failed on purpose (${faults[first]!.how}); a deploy would wait for it forever.`, `npx webstack heal ${first} --stack ${stack}`);
   }
 
-  const context = { stack, design, designDir: running.designDir, options, drainTimeoutMs: request.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS };
+  // Hosts keep their namespaces for the stack's life: looked up once, not at every poll.
+  const namespaces = new Map(state.hosts.map((h) => [h.name, h.namespace]));
+  const context = { stack, design, designDir: running.designDir, options, namespaces, drainTimeoutMs: request.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS };
   let rollout: Rollout = { ...readRollout(home, stack), drained: [] };
   const id = new Date().toISOString();
   const next = request.tier === 'app' ? newRelease(design, request, options.install, id) : null;
@@ -130,6 +132,7 @@ interface Context {
   readonly design: ResolvedStack;
   readonly designDir: string | undefined;
   readonly options: DeployOptions;
+  readonly namespaces: ReadonlyMap<string, string>;
   readonly drainTimeoutMs: number;
 }
 
@@ -225,7 +228,7 @@ async function requestsLeft(step: RollStep, context: Context): Promise<number> {
 /** Established connections to the app's port on `host` from the given web hosts (their nginx). */
 async function connectionsFrom(host: string, webs: readonly string[], context: Context): Promise<number> {
   const { design, options } = context;
-  const namespace = runningHost(options.home, context.stack, host).host.namespace;
+  const namespace = context.namespaces.get(host)!;
   const peers = new Set(design.hosts.filter((h) => webs.includes(h.name)).flatMap((h) => Object.values(h.addresses)));
   const { stdout } = await options.target.run(namespace, ['ss', '-Htn', 'state', 'established', `( sport = :${design.app.port} )`], { timeoutMs: 5_000 });
   // Columns: Recv-Q Send-Q Local:Port Peer:Port.
@@ -239,7 +242,7 @@ async function servers(lb: string, context: Context) {
 /** One command to a load balancer's HAProxy through its admin socket; HAProxy's answer, or a lab error if it refused. */
 async function runtime(lb: string, command: string, context: Context): Promise<string> {
   const { options, stack } = context;
-  const namespace = runningHost(options.home, stack, lb).host.namespace;
+  const namespace = context.namespaces.get(lb)!;
   const socket = adminSocket(daemonPaths(stackPaths(options.home, stack), lb, 'haproxy'));
   const { stdout } = await options.target.run(namespace, ['socat', '-t', '2', 'STDIO', `UNIX-CONNECT:${socket}`], { input: `${command}\n`, timeoutMs: 5_000 });
   // `set` commands answer nothing when they succeed.

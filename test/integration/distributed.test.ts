@@ -36,17 +36,13 @@ function serverStat(server: string, column = 'status'): string {
   return row ? row.split(',')[header.indexOf(column)]! : 'missing';
 }
 
-function serverState(server: string): string {
-  return serverStat(server);
-}
-
 async function waitForState(server: string, wanted: 'UP' | 'DOWN', withinMs: number): Promise<number> {
   const started = Date.now();
   while (Date.now() - started < withinMs) {
-    if (serverState(server) === wanted) return Date.now();
+    if (serverStat(server) === wanted) return Date.now();
     await sleep(20);
   }
-  throw new Error(`${server} was not ${wanted} within ${withinMs} ms (it is ${serverState(server)})`);
+  throw new Error(`${server} was not ${wanted} within ${withinMs} ms (it is ${serverStat(server)})`);
 }
 
 /** curl from the client: status, headers (lower-cased) and body. */
