@@ -1,6 +1,6 @@
 import type { Flow, ResolvedStack } from '../design/types.ts';
 import { CAPABILITIES, CLIENT, type Capability, type Role } from '../design/vocabulary.ts';
-import { and, FALSE, or, TRUE, up, type Expr } from './expr.ts';
+import { and, atLeast, FALSE, majority, or, TRUE, up, type Expr } from './expr.ts';
 
 // What each user capability needs, read off the flow graph: a request enters where the
 // client's flows go, and each role passes it on along its own flows. Failover policies
@@ -21,7 +21,7 @@ export function capabilityExpressions(stack: ResolvedStack): Record<Capability, 
   // With health checks the lb stops sending to a dead backend; without them every
   // backend's loss fails a share of requests, so the lb needs all of them.
   const lbCombine = stack.policies.healthChecks.enabled ? or : and;
-  const writeTargets: Flow['purpose'][] = stack.policies.db.failover === 'automatic' ? ['sql-write', 'sql-read'] : ['sql-write'];
+  const clusterSize = stack.hosts.filter((h) => h.roles.includes('db')).length;
 
   // One expression per (host, role, capability), shared wherever it is needed: each web server's
   // expression names the whole app tier once, not once per web server. Flows only go down the
@@ -44,14 +44,16 @@ export function capabilityExpressions(stack: ResolvedStack): Record<Capability, 
       case 'web':
         handled = kind === 'static' ? TRUE : onward(from(host, role, ['app']), or);
         break;
-      case 'app':
-        // Reads go to a replica and fall back to the primary; writes go to the primary,
-        // or after an automatic failover to a promoted replica.
-        handled =
-          kind === 'static' ? TRUE
-          : kind === 'read' ? onward(from(host, role, ['sql-read', 'sql-write']), or)
-          : onward(from(host, role, writeTargets), or);
+      case 'app': {
+        // Reads go to a replica and fall back to the primary; writes go to the primary. A Galera
+        // cluster serves both while a majority of its members is up: the members of a minority
+        // refuse them.
+        const flows = from(host, role, kind === 'read' ? ['sql-read', 'sql-write'] : ['sql-write']);
+        const members = [...new Set(flows.filter((f) => f.toRole === 'db').map((f) => f.to))];
+        const cluster = members.length > 0 ? [atLeast(majority(clusterSize), members.map((m) => serve(m, 'db', kind, next)))] : [];
+        handled = kind === 'static' ? TRUE : or(...flows.filter((f) => f.toRole !== 'db').map((f) => serve(f.to, f.toRole, kind, next)), ...cluster);
         break;
+      }
       default:
         handled = TRUE;
     }

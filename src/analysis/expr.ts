@@ -10,7 +10,9 @@ import type { Role } from '../design/vocabulary.ts';
 export type Expr =
   | { readonly kind: 'const'; readonly value: boolean }
   | { readonly kind: 'up'; readonly host: string; readonly role: Role }
-  | { readonly kind: 'and' | 'or'; readonly items: readonly Expr[] };
+  | { readonly kind: 'and' | 'or'; readonly items: readonly Expr[] }
+  /** At least k of the items hold: a cluster that needs a majority of its members. */
+  | { readonly kind: 'atLeast'; readonly k: number; readonly items: readonly Expr[] };
 
 export const TRUE: Expr = { kind: 'const', value: true };
 export const FALSE: Expr = { kind: 'const', value: false };
@@ -43,6 +45,21 @@ function combine(kind: 'and' | 'or', items: readonly Expr[]): Expr {
 export const and = (...items: Expr[]): Expr => combine('and', items);
 export const or = (...items: Expr[]): Expr => combine('or', items);
 
+/** At least k of the items: or for 1, and for all of them. */
+export function atLeast(k: number, items: readonly Expr[]): Expr {
+  // A constant item counts, or does not, for good.
+  const known = items.filter((i) => i.kind === 'const' && i.value).length;
+  if (items.some((i) => i.kind === 'const')) return atLeast(k - known, items.filter((i) => i.kind !== 'const'));
+  if (k <= 0) return TRUE;
+  if (k > items.length) return FALSE;
+  if (k === 1) return or(...items);
+  if (k === items.length) return and(...items);
+  return { kind: 'atLeast', k, items: [...items] };
+}
+
+/** The smallest majority of n members. */
+export const majority = (n: number): number => Math.floor(n / 2) + 1;
+
 export function evaluate(e: Expr, isUp: (host: string, role: Role) => boolean): boolean {
   const memo = new Map<Expr, boolean>();
   const go = (x: Expr): boolean => {
@@ -50,7 +67,7 @@ export function evaluate(e: Expr, isUp: (host: string, role: Role) => boolean): 
     if (x.kind === 'up') return isUp(x.host, x.role);
     const known = memo.get(x);
     if (known !== undefined) return known;
-    const value = x.kind === 'and' ? x.items.every(go) : x.items.some(go);
+    const value = x.kind === 'atLeast' ? x.items.filter(go).length >= x.k : x.kind === 'and' ? x.items.every(go) : x.items.some(go);
     memo.set(x, value);
     return value;
   };
@@ -94,8 +111,13 @@ export function probability(e: Expr, availability: (host: string) => number): nu
     if (x.kind === 'up') return bdd.node(index.get(x.host)!, ZERO, ONE);
     const known = built.get(x);
     if (known !== undefined) return known;
-    let result = x.kind === 'and' ? ONE : ZERO;
-    for (const item of x.items) result = bdd.apply(x.kind, result, build(item));
+    let result: number;
+    if (x.kind === 'atLeast') {
+      result = bdd.threshold(x.k, x.items.map(build));
+    } else {
+      result = x.kind === 'and' ? ONE : ZERO;
+      for (const item of x.items) result = bdd.apply(x.kind, result, build(item));
+    }
     built.set(x, result);
     return result;
   };
@@ -143,6 +165,22 @@ class Bdd {
     this.high.push(high);
     this.unique.set(key, id);
     return id;
+  }
+
+  /** At least k of the nodes: (first and k−1 of the rest) or k of the rest, each (index, k) once. */
+  threshold(k: number, nodes: readonly number[]): number {
+    const memo = new Map<string, number>();
+    const go = (i: number, need: number): number => {
+      if (need <= 0) return ONE;
+      if (nodes.length - i < need) return ZERO;
+      const key = `${i},${need}`;
+      const known = memo.get(key);
+      if (known !== undefined) return known;
+      const value = this.apply('or', this.apply('and', nodes[i]!, go(i + 1, need - 1)), go(i + 1, need));
+      memo.set(key, value);
+      return value;
+    };
+    return go(0, k);
   }
 
   apply(op: 'and' | 'or', a: number, b: number): number {

@@ -6,7 +6,7 @@ import { finding, hostsWith, listing, type Finding } from './finding.ts';
 // failures nobody is told about.
 
 /** Roles on the way of a user's request: a monitor that shares a host with one fails with it. */
-const REQUEST_PATH: readonly Role[] = ['dns', 'lb', 'web', 'app', 'db-primary', 'db-replica', 'cache'];
+const REQUEST_PATH: readonly Role[] = ['dns', 'lb', 'web', 'app', 'db-primary', 'db-replica', 'db', 'cache'];
 
 export function monitoringFindings(stack: ResolvedStack): Finding[] {
   const monitors = hostsWith(stack, 'monitoring');

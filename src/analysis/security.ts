@@ -63,7 +63,7 @@ export function securityFindings(stack: ResolvedStack): Finding[] {
 }
 
 /** Roles that nothing outside the stack has any business reaching. */
-const PRIVATE_ROLES = ['db-primary', 'db-replica', 'cache', 'monitoring'] as const;
+const PRIVATE_ROLES = ['db-primary', 'db-replica', 'db', 'cache', 'monitoring'] as const;
 
 /** A database, cache or monitoring host with a public address: a firewall rule away from exposure. */
 function backendsInPublic(stack: ResolvedStack, publicNetworks: ReadonlySet<string>): Finding[] {

@@ -40,9 +40,9 @@ export function fixFor(stack: ResolvedStack, role: Role): string {
       if (hostsWith(stack, 'lb').length === 0) return `put an lb in front of two or more ${role} hosts`;
       return `add a second ${role} host behind the lb`;
     case 'db-primary':
-      return hostsWith(stack, 'db-replica').length === 0
-        ? 'add a db-replica and set policies.db.failover: automatic, so that a replica is promoted when the primary is lost'
-        : 'set policies.db.failover: automatic, so that a replica is promoted when the primary is lost';
+      return 'make the databases a Galera cluster of three or more (hosts of role db, policies.db.replication: galera), which goes on without any one member and loses no acknowledged write';
+    case 'db':
+      return 'add db hosts, so that the others still make a majority of the cluster when one is lost (three members survive one)';
     case 'dns':
       return 'add a second dns host (a second NS record)';
     default:

@@ -25,6 +25,8 @@ export const AppConfigSchema = z.strictObject({
     maxLagSeconds: z.number().nonnegative(),
     /** With TLS end to end: connect over TLS only, verifying the servers against this CA (a PEM file). */
     tlsCa: z.string().optional(),
+    /** A Galera cluster: `primary` is its write address, `replicas` its members, fresh while synced. */
+    cluster: z.literal('galera').optional(),
   }),
   /** After a write, the client's reads go to the primary for this long. */
   readYourWritesSeconds: z.number().int().positive(),

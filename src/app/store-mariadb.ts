@@ -30,6 +30,8 @@ export interface DatabaseSettings {
   readonly maxLagSeconds: number;
   /** Connect over TLS only, verifying each server's certificate (its name or address) against this CA. */
   readonly tlsCa?: string;
+  /** A Galera cluster: the primary is its write address, and a member is fresh while it is synced in the primary component. */
+  readonly cluster?: 'galera';
 }
 
 export const MIGRATIONS: readonly string[] = [
@@ -182,11 +184,13 @@ export class MariaDbStore implements PostStore {
       if (!(error instanceof DatabaseUnavailable)) throw error;
       this.primary.answering = false;
       if (!error.sent) throw new PrimaryUnavailable(host, error);
-      // Sent, and no answer: once the deadline has passed, the key says for certain what happened.
+      // Sent, and no answer. Once the deadline has passed, a post stored under the key says the
+      // write was made. Its absence proves nothing: a statement that began in time may still be
+      // waiting to commit (for the cluster, or a semi-sync replica), so the outcome stays unknown
+      // and the client, told its key, sends the write again to find out.
       await sleep(Math.max(0, deadline - Date.now() + 1));
-      const stored = await this.byKey(key).catch(() => undefined);
-      if (stored === undefined) throw new WriteOutcomeUnknown(host, key, error);
-      if (stored === null) throw new PrimaryUnavailable(host, error);
+      const stored = await this.byKey(key).catch(() => null);
+      if (!stored) throw new WriteOutcomeUnknown(host, key, error);
       return { post: stored, replayed: false };
     }
   }
@@ -220,7 +224,13 @@ export class MariaDbStore implements PostStore {
       // The session's TLS cipher is the liveness query too: it answers, and says how we are connected.
       const tls = await this.run<RowDataPacket[]>(source, "SHOW SESSION STATUS LIKE 'Ssl_cipher'", []);
       source.tlsCipher = (tls[0]?.Value as string | undefined) || null;
-      if (source.role === 'replica') {
+      if (source.role === 'replica' && this.settings.cluster === 'galera') {
+        // A member serves current data while it is synced in the primary component; reads from it
+        // are as fresh as a replica with no lag (a session that just wrote reads from the writer).
+        const rows = await this.run<RowDataPacket[]>(source, "SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_status', 'wsrep_local_state_comment')", []);
+        const status = Object.fromEntries(rows.map((r) => [r.Variable_name as string, r.Value as string]));
+        source.lagSeconds = status.wsrep_cluster_status === 'Primary' && status.wsrep_local_state_comment === 'Synced' ? 0 : null;
+      } else if (source.role === 'replica') {
         const rows = await this.run<RowDataPacket[]>(source, 'SHOW SLAVE STATUS', []);
         const lag = rows[0]?.Seconds_Behind_Master;
         source.lagSeconds = lag === null || lag === undefined ? null : Number(lag);
@@ -261,6 +271,10 @@ export class MariaDbStore implements PostStore {
       connection.release();
       return result;
     } catch (error) {
+      if (isRefused(error)) {
+        connection.destroy();
+        throw new DatabaseUnavailable(error, false);
+      }
       if (error instanceof DeadlineMissed || isUnavailable(error)) {
         connection.destroy();
         throw new DatabaseUnavailable(error, true);
@@ -342,7 +356,31 @@ function toPost(row: PostRow): Post {
   return { id: Number(row.id), author: row.author, body: row.body, createdAt: new Date(row.created_at).toISOString() };
 }
 
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN']);
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+]);
+
+/** Answers that say the statement took no effect: the database refused it, certainly. */
+const REFUSALS = new Set([
+  // A Galera member outside the primary component: "WSREP has not yet prepared node for application use".
+  'ER_UNKNOWN_COM_ERROR',
+  // A Galera transaction aborted, and rolled back, by a conflicting one or a change of the cluster's view while it committed.
+  'ER_LOCK_DEADLOCK',
+]);
+
+function isRefused(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code !== undefined && REFUSALS.has(code);
+}
 
 function isUnavailable(error: unknown): boolean {
   const e = error as { code?: string; fatal?: boolean };

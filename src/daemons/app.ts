@@ -3,7 +3,7 @@ import { PORTS } from '../design/ports.ts';
 import type { AppConfig } from '../app/config.ts';
 import { READ_YOUR_WRITES_S } from '../app/defaults.ts';
 import { bindAddresses, LOOPBACK, targetsOf } from './listeners.ts';
-import { APP_DATABASE, APP_USER } from './mariadb.ts';
+import { APP_DATABASE, APP_USER, WRITER_NAME, writerAddress } from './mariadb.ts';
 import { programCommand } from '../entry.ts';
 import { appServesTls, endToEnd, hostCertificate, internalCaFile } from '../plan/internal-ca.ts';
 import { listener, type RunnableDaemon } from './types.ts';
@@ -36,12 +36,15 @@ export const app: RunnableDaemon = {
   programs: { curl: 'curl' },
   listens: (role, _roles, { appPort }) => (role === 'app' ? [listener('app', role, appPort ?? PORTS.app, 'internal')] : []),
   runsOn: (host) => host.roles.includes('app'),
-  after: ['mariadb'],
+  // A database cluster is written to through its write address, which keepalived-db holds.
+  after: ['mariadb', 'keepalived-db'],
   render(context) {
     const { paths, host, design, install } = context;
     const binds = bindAddresses(design, host, 'app');
     const listen = binds.length === 1 ? binds[0]! : '0.0.0.0';
-    const primary = targetsOf(design, host.name, 'sql-write')[0];
+    // A Galera cluster is written to at its write address, whichever member holds it.
+    const writer = writerAddress(design);
+    const primary = writer ? { host: WRITER_NAME, address: writer } : targetsOf(design, host.name, 'sql-write')[0];
     if (!primary) throw new Error(`app host ${host.name} has no database to write to`);
     const replicas = targetsOf(design, host.name, 'sql-read');
     const caches = targetsOf(design, host.name, 'cache');
@@ -101,6 +104,7 @@ export const app: RunnableDaemon = {
         timeoutMs: DB_TIMEOUT_MS,
         maxLagSeconds: MAX_LAG_S,
         ...(endToEnd(design) ? { tlsCa: internalCaFile(context.stackPaths) } : {}),
+        ...(writer ? { cluster: 'galera' as const } : {}),
       },
       readYourWritesSeconds: READ_YOUR_WRITES_S,
       healthPath: design.policies.healthChecks.path,

@@ -65,7 +65,7 @@ export const haproxy: RunnableDaemon = {
     const hostHeader = design.records.find((r) => r.name === design.entry)?.fqdn ?? design.domain;
     const acme = acmeHost(context.topology);
     // A virtual IP this host may hold: bound now (transparent: before it is local), served once keepalived brings it here.
-    const vips = design.virtualIps.filter((v) => v.holders.includes(host.name)).map((v) => v.address);
+    const vips = design.virtualIps.filter((v) => v.role === 'lb' && v.holders.includes(host.name)).map((v) => v.address);
     const vipBinds = (port: number, options = '') => vips.map((v) => `\n    bind ${v}:${port} transparent${options}`).join('');
     const tls = acme ? certificate(context, acme) : null;
     const logTo = targetsOf(design, host.name, 'logs');

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { VirtualIp } from '../design/types.ts';
+import type { Role } from '../design/vocabulary.ts';
 import type { LabHost } from '../plan/topology.ts';
 import { PORTS } from '../design/ports.ts';
 import { statsAddresses } from './haproxy.ts';
-import { header, staged, type Observation, type RunnableDaemon } from './types.ts';
+import { header, staged, type DaemonContext, type Observation, type RenderedFile, type RunnableDaemon } from './types.ts';
 
 // keepalived on each holder of a virtual IP: VRRP between the holders (unicast, on the network
 // their VRRP flow crosses), the address itself on its own network. At start the first holder in
@@ -16,30 +17,39 @@ import { header, staged, type Observation, type RunnableDaemon } from './types.t
 
 /** Five advertisements a second: a silent master is replaced after about three of them, 0.6 s. */
 const ADVERT_INTERVAL_S = 0.2;
-/** How often keepalived asks its HAProxy whether it serves (keepalived counts whole seconds here). */
-const CHECK_INTERVAL_S = 1;
-
-function vipsOf(host: LabHost, vips: readonly VirtualIp[]): VirtualIp[] {
-  return vips.filter((v) => v.holders.includes(host.name));
-}
+/** How often keepalived runs a holder's check (keepalived counts whole seconds here). */
+export const CHECK_INTERVAL_S = 1;
 
 /** A VRRP router id per virtual IP, the same on every holder, distinct within the stack. */
 function routerId(vips: readonly VirtualIp[], vip: VirtualIp): number {
   return 50 + vips.indexOf(vip);
 }
 
-export const keepalived: RunnableDaemon = {
-  name: 'keepalived',
-  title: 'keepalived, which moves a virtual IP between its holders (VRRP)',
+/** What differs between the keepalived of one kind of virtual IP and another's. */
+interface VirtualIpKeeper {
+  readonly name: string;
+  readonly title: string;
+  readonly role: Role;
+  readonly after: readonly string[];
+  /** The vrrp_script a holder must pass to hold the address, named `check`. */
+  readonly check: (context: DaemonContext) => { readonly section: string; readonly files: readonly RenderedFile[] };
+}
+
+/** A keepalived daemon for the virtual IPs of one role: VRRP between their holders, with its own health check. */
+export function virtualIpKeeper(keeper: VirtualIpKeeper): RunnableDaemon {
+  const vipsOf = (host: LabHost, vips: readonly VirtualIp[]) => vips.filter((v) => v.role === keeper.role && v.holders.includes(host.name));
+  const daemon: RunnableDaemon = {
+  name: keeper.name,
+  title: keeper.title,
   programs: { keepalived: 'keepalived' },
   // VRRP is IP protocol 112, not a port: its flows come from the virtual IPs (flows.ts).
   listens: () => [],
   runsOn: (host, design) => vipsOf(host, design.virtualIps).length > 0,
-  // The address comes up once HAProxy serves on it (it binds the virtual IP before holding it).
-  after: ['haproxy'],
+  after: keeper.after,
   render(context) {
     const { paths, host, design, topology } = context;
     const vips = vipsOf(host, design.virtualIps);
+    const check = keeper.check(context);
     const interfaceOn = (network: string) => host.interfaces.find((i) => i.network === network)!;
     const instances = vips.map((vip) => {
       const advert = design.flows.find((f) => f.from === host.name && f.purpose === 'vrrp' && f.network !== null)?.network ?? vip.network;
@@ -60,7 +70,7 @@ export const keepalived: RunnableDaemon = {
 ${peers.map((p) => `        ${p}`).join('\n')}
     }
     track_script {
-        haproxy_serves
+        check
     }
     virtual_ipaddress {
         ${vip.address}/${target.prefix} dev ${target.name}
@@ -68,7 +78,7 @@ ${peers.map((p) => `        ${p}`).join('\n')}
 }`;
     });
     const configFile = join(paths.config, 'keepalived.conf');
-    const config = `${header('#', context, 'keepalived')}
+    const config = `${header('#', context, keeper.name)}
 global_defs {
     router_id ${host.name}
     vrrp_version 3
@@ -76,25 +86,17 @@ global_defs {
     enable_script_security
 }
 
-# A live host whose HAProxy is dead or frozen gives the address up too.
-vrrp_script haproxy_serves {
-    script "/usr/bin/curl -sf --max-time 0.5 -o /dev/null http://${statsAddresses(context)[0]}:${PORTS.haproxyStats}/stats"
-    interval ${CHECK_INTERVAL_S}
-    timeout 1
-    fall 1
-    rise 2
-}
-
+${check.section}
 ${instances.join('\n\n')}
 `;
     const vrrpPid = join(paths.run, 'vrrp.pid');
     return {
-      daemon: 'keepalived',
+      daemon: keeper.name,
       host: host.name,
       namespace: host.namespace,
-      after: keepalived.after,
+      after: keeper.after,
       command: ['keepalived', '--dont-fork', '--log-console', '--log-detail', '--vrrp', '--use-file', configFile, '--pid', join(paths.run, 'keepalived.pid'), '--vrrp_pid', vrrpPid],
-      files: [{ path: configFile, content: config, mode: 0o644 }],
+      files: [{ path: configFile, content: config, mode: 0o644 }, ...check.files],
       dirs: [{ path: paths.run }],
       copies: [],
       validate: [['keepalived', '--config-test', '--use-file', staged(configFile)]],
@@ -113,4 +115,27 @@ ${instances.join('\n\n')}
     const held = addresses.filter((a) => stdout.includes(` ${a}/`));
     return { details: { virtualIps: addresses, holds: held }, summary: held.length ? `holds ${held.join(', ')} (master)` : `standing by for ${addresses.join(', ')} (backup)` } satisfies Observation;
   },
-};
+  };
+  return daemon;
+}
+
+export const keepalived = virtualIpKeeper({
+  name: 'keepalived',
+  title: 'keepalived, which moves the entry\'s virtual IP between the load balancers (VRRP)',
+  role: 'lb',
+  // The address comes up once HAProxy serves on it (it binds the virtual IP before holding it).
+  after: ['haproxy'],
+  // A live host whose HAProxy is dead or frozen gives the address up too.
+  check: (context) => ({
+    section: `vrrp_script check {
+    script "/usr/bin/curl -sf --max-time 0.5 -o /dev/null http://${statsAddresses(context)[0]}:${PORTS.haproxyStats}/stats"
+    interval ${CHECK_INTERVAL_S}
+    timeout 1
+    fall 1
+    rise 2
+}
+`,
+    files: [],
+  }),
+});
+

@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import { bindAddresses, isMonitored, targetsOf } from './listeners.ts';
 import { endToEnd, hostCertificate, internalCaFile } from '../plan/internal-ca.ts';
-import { header, listener, type Observation, type RunnableDaemon } from './types.ts';
+import { isDatabaseRole } from '../design/vocabulary.ts';
+import type { ResolvedStack } from '../design/types.ts';
+import { header, listener, type DaemonContext, type DaemonSpec, type Observation, type RenderedFile, type RunnableDaemon } from './types.ts';
 
 // MariaDB, Debian's MySQL: its own data directory per host (a volume, kept by `down`), created by
 // mariadb-install-db on first start. The app's database and user are (re)asserted at every start
@@ -18,24 +20,46 @@ const REPLICATION_USER = 'replication';
 const SYSTEM_USER = 'mysql';
 /** A replica notices a silent primary after this many seconds (heartbeats come at half of it). */
 const REPLICA_NET_TIMEOUT_S = 10;
+const GALERA_PROVIDER = '/usr/lib/galera/libgalera_smm.so';
 /** How long a replica has to connect to its primary and run both threads before `up` fails. */
 const REPLICATION_START_MS = 60_000;
 
 export const mariadb: RunnableDaemon = {
   name: 'mariadb',
   title: 'MariaDB, the database',
-  programs: { mariadbd: 'mariadb-server', 'mariadb-install-db': 'mariadb-server', mariadb: 'mariadb-client', bash: 'bash' },
-  listens: (role) => (role === 'db-primary' || role === 'db-replica' ? [listener('mariadb', role, PORTS.mysql, 'database')] : []),
-  runsOn: (host) => host.roles.includes('db-primary') || host.roles.includes('db-replica'),
+  programs: {
+    mariadbd: 'mariadb-server',
+    'mariadb-install-db': 'mariadb-server',
+    mariadb: 'mariadb-client',
+    bash: 'bash',
+    // A Galera cluster: the provider, and the state transfer by rsync (through stunnel with TLS).
+    [GALERA_PROVIDER]: 'galera-4',
+    rsync: 'rsync',
+    stunnel: 'stunnel4',
+  },
+  listens: (role) =>
+    role === 'db'
+      ? [
+          listener('mariadb', role, PORTS.mysql, 'database'),
+          listener('mariadb', role, PORTS.galera, 'database'),
+          { ...listener('mariadb', role, PORTS.galeraIst, 'database'), onDemand: 'open only while this member receives the writes it missed (IST)' },
+          { ...listener('mariadb', role, PORTS.galeraSst, 'database'), onDemand: 'open only while this member receives a copy of the database (SST)' },
+        ]
+      : role === 'db-primary' || role === 'db-replica'
+        ? [listener('mariadb', role, PORTS.mysql, 'database')]
+        : [],
+  runsOn: (host) => host.roles.some(isDatabaseRole),
   // A replica's setup waits for its primary (up to a minute), so all servers start together.
   after: [],
   render(context) {
     const { paths, host, design } = context;
-    const role = host.roles.includes('db-primary') ? 'db-primary' : 'db-replica';
+    const role = host.roles.includes('db') ? 'db' : host.roles.includes('db-primary') ? 'db-primary' : 'db-replica';
     const primary = role === 'db-replica' ? targetsOf(design, host.name, 'replication')[0] : undefined;
     if (role === 'db-replica' && !primary) throw new Error(`replica ${host.name} has no primary to follow`);
     const binds = bindAddresses(design, host, role);
-    const addresses = binds.length > 0 ? binds : ['127.0.0.1'];
+    // A cluster member also answers on the write address whenever it holds it.
+    const writer = role === 'db' ? writerAddress(design) : null;
+    const addresses = [...(binds.length > 0 ? binds : ['127.0.0.1']), ...(writer ? [writer] : [])];
     const dataDir = join(paths.data, 'data');
     const serverId = design.hosts.findIndex((h) => h.name === host.name) + 1;
     const initFile = join(paths.config, 'init.sql');
@@ -63,14 +87,18 @@ collation-server = utf8mb4_unicode_ci
 innodb_buffer_pool_size = 64M
 performance_schema = OFF
 
-# Replication by GTID. Every server keeps a binary log (a replica too, so it can be promoted).
+${
+  role === 'db'
+    ? galeraSection(context, tls)
+    : `# Replication by GTID. Every server keeps a binary log (a replica too, so it can be promoted).
 log_bin = binlog
 relay_log = relay-bin
 binlog_format = ROW
 log_slave_updates = ON
 gtid_strict_mode = ON
 slave_net_timeout = ${REPLICA_NET_TIMEOUT_S}
-${role === 'db-replica' ? '# A replica takes writes from replication only.\nread_only = ON\n' : ''}${
+`
+}${role === 'db-replica' ? '# A replica takes writes from replication only.\nread_only = ON\n' : ''}${
   design.policies.db.replication === 'semi-sync'
     ? `
 # Semi-synchronous replication: a commit is acknowledged to the app only once a replica has it in
@@ -104,8 +132,8 @@ socket = ${join(paths.run, 'mysqld.sock')}
     const requireSsl = tls ? ' REQUIRE SSL' : '';
     // init-file takes one statement per line.
     const init = [
-      // Each server asserts its own users: these statements are not replicated.
-      'SET sql_log_bin = 0;',
+      // Each server asserts its own users: these statements are not replicated (nor sent to the cluster).
+      role === 'db' ? 'SET SESSION wsrep_on = OFF;' : 'SET sql_log_bin = 0;',
       `CREATE DATABASE IF NOT EXISTS ${APP_DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`,
       `CREATE USER IF NOT EXISTS '${APP_USER}'@'%' IDENTIFIED BY ${password};`,
       `ALTER USER '${APP_USER}'@'%' IDENTIFIED BY ${password}${requireSsl};`,
@@ -129,16 +157,18 @@ socket = ${join(paths.run, 'mysqld.sock')}
         : []),
     ].join('\n');
     const replication = primary ? replicationFiles(context.paths.config, myCnf, primary.address, context.secrets.replicationPassword, tls?.ca ?? null) : null;
+    const start = role === 'db' ? galeraStart(context, myCnf, dataDir) : null;
     return {
       daemon: 'mariadb',
       host: host.name,
       namespace: host.namespace,
       after: mariadb.after,
-      command: ['mariadbd', `--defaults-file=${myCnf}`],
+      command: start ? ['bash', start.path] : ['mariadbd', `--defaults-file=${myCnf}`],
       files: [
         { path: myCnf, content: config, mode: 0o644 },
         { path: initFile, content: `${init}\n`, mode: 0o600, owner: SYSTEM_USER },
         ...(replication?.files ?? []),
+        ...(start ? [start] : []),
       ],
       dirs: [
         { path: paths.data, owner: SYSTEM_USER },
@@ -157,7 +187,12 @@ socket = ${join(paths.run, 'mysqld.sock')}
     };
   },
   async observe(spec, run) {
-    const myCnf = spec.command.find((a) => a.startsWith('--defaults-file='))!.slice('--defaults-file='.length);
+    const myCnf = spec.files[0]!.path;
+    if (galeraMember(spec)) {
+      const { stdout } = await run(['mariadb', `--defaults-file=${myCnf}`, '-N', '-e', GALERA_STATUS_SQL], 3_000);
+      const member = parseGaleraStatus(stdout);
+      return member ? { details: { role: 'member', galera: member }, summary: describeMember(member) } : null;
+    }
     const { stdout } = await run(['mariadb', `--defaults-file=${myCnf}`, '-e', 'SHOW SLAVE STATUS\\G'], 3_000);
     const replication = parseSlaveStatus(stdout);
     const semiSyncDesigned = spec.files.some((f) => f.content.includes('rpl_semi_sync_master_enabled = ON'));
@@ -260,4 +295,150 @@ exit 1
 /** A SQL string literal; the secrets are base64url, but quote properly anyway. */
 function sqlString(text: string): string {
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+// A Galera cluster: every member takes writes and certifies each transaction with the others
+// before it commits, so an acknowledged write is on every member of the primary component. The
+// members that keep a majority go on when one is lost; a minority refuses reads and writes rather
+// than serve what may be stale. One member at a time holds the write address (keepalived.ts), so
+// that concurrent writes never conflict in certification.
+
+/** Group communication: a member silent this long is suspected, and evicted soon after (the defaults take 5 to 15 s). */
+const GALERA_TIMEOUTS = {
+  'evs.keepalive_period': 'PT0.2S',
+  'evs.inactive_check_period': 'PT0.2S',
+  'evs.suspect_timeout': 'PT0.8S',
+  'evs.inactive_timeout': 'PT1S',
+  'evs.install_timeout': 'PT1S',
+  'evs.join_retrans_period': 'PT0.2S',
+} as const;
+/** How long a joining member waits for one of the others to answer before it starts anyway (and is restarted). */
+const JOIN_WAIT_S = 120;
+
+/** What the app calls the cluster's write address (X-Read-From, metrics): whichever member holds it. */
+export const WRITER_NAME = 'db-writer';
+
+/** The cluster's write address, when the design has a Galera cluster. */
+export function writerAddress(design: ResolvedStack): string | null {
+  return design.virtualIps.find((v) => v.role === 'db')?.address ?? null;
+}
+
+function members(design: ResolvedStack): { host: string; address: string }[] {
+  const vip = design.virtualIps.find((v) => v.role === 'db');
+  return design.hosts.filter((h) => h.roles.includes('db')).map((h) => ({ host: h.name, address: vip ? h.addresses[vip.network]! : Object.values(h.addresses)[0]! }));
+}
+
+function galeraSection(context: DaemonContext, tls: { ca: string; cert: string; key: string } | null): string {
+  const { design, host } = context;
+  const all = members(design);
+  const own = all.find((m) => m.host === host.name)!.address;
+  const options = [
+    `gmcast.listen_addr=tcp://${own}:${PORTS.galera}`,
+    `ist.recv_addr=${own}:${PORTS.galeraIst}`,
+    ...Object.entries(GALERA_TIMEOUTS).map(([k, v]) => `${k}=${v}`),
+    'gcache.size=64M',
+    ...(tls ? [`socket.ssl_ca=${tls.ca}`, `socket.ssl_cert=${tls.cert}`, `socket.ssl_key=${tls.key}`] : []),
+  ];
+  return `# A member of the Galera cluster ${context.topology.stack}: ${all.map((m) => m.host).join(', ')}.
+wsrep_on = ON
+wsrep_provider = ${GALERA_PROVIDER}
+wsrep_cluster_name = ${context.topology.stack}
+wsrep_cluster_address = gcomm://${all.map((m) => `${m.address}:${PORTS.galera}`).join(',')}
+wsrep_node_name = ${host.name}
+wsrep_node_address = ${own}:${PORTS.galera}
+wsrep_sst_method = rsync
+wsrep_sst_receive_address = ${own}:${PORTS.galeraSst}
+wsrep_provider_options = "${options.join('; ')}"
+wsrep_slave_threads = 2
+binlog_format = ROW
+innodb_autoinc_lock_mode = 2
+default_storage_engine = InnoDB
+${tls ? `
+[sst]
+# State transfers go through stunnel, verified against the stack's CA.
+ssl-mode = VERIFY_CA
+tca = ${tls.ca}
+tcert = ${tls.cert}
+tkey = ${tls.key}
+
+[mariadbd]
+` : ''}`;
+}
+
+/** The file `up` leaves in a member's run directory when that member is to start a new cluster (lab/galera.ts). */
+export const BOOTSTRAP_MARKER = 'bootstrap';
+
+/**
+ * The start of a member: bootstrap a new cluster if `up` chose this member to (it is the most
+ * advanced, or every member is new), else join the others once one of them answers.
+ */
+function galeraStart(context: DaemonContext, myCnf: string, dataDir: string): RenderedFile {
+  const others = members(context.design).filter((m) => m.host !== context.host.name);
+  const marker = join(context.paths.run, BOOTSTRAP_MARKER);
+  const content = `#!/bin/bash
+# Rendered by webstack: starts ${context.host.name}, a member of the Galera cluster.
+set -eu
+# The cluster's write address is bound before keepalived brings it here.
+sysctl -qw net.ipv4.ip_nonlocal_bind=1
+# Killed rather than stopped, a member left no position in grastate.dat: InnoDB has it. Started
+# from it, the member gets only the writes it missed (IST), not a copy of everything (SST).
+position=()
+if grep -qs '^seqno: *-1' ${dataDir}/grastate.dat; then
+  recovered=$(mariadbd --defaults-file=${myCnf} --wsrep-recover 2>&1 | grep -o 'Recovered position: *[0-9a-f-]*:-*[0-9]*' | tail -n 1 | sed 's/^Recovered position: *//')
+  if [[ -n $recovered ]]; then
+    echo "recovered its position: $recovered"
+    position=(--wsrep_start_position=$recovered)
+  fi
+fi
+if [[ -e ${marker} ]]; then
+  echo "starting a new cluster: $(cat ${marker})"
+  rm -f ${marker}
+  if [[ -f ${dataDir}/grastate.dat ]]; then sed -i 's/^safe_to_bootstrap: 0/safe_to_bootstrap: 1/' ${dataDir}/grastate.dat; fi
+  exec mariadbd --defaults-file=${myCnf} --wsrep-new-cluster "\${position[@]}"
+fi
+# Join: wait until another member answers group communication, so that the join does not time out.
+deadline=$((SECONDS + ${JOIN_WAIT_S}))
+until (( SECONDS >= deadline )); do
+${others.map((m) => `  if timeout 1 bash -c '</dev/tcp/${m.address}/${PORTS.galera}' 2>/dev/null; then break; fi`).join('\n')}
+  sleep 0.5
+done
+echo "joining the cluster through ${others.map((m) => m.host).join(', ')}"
+exec mariadbd --defaults-file=${myCnf} "\${position[@]}"
+`;
+  return { path: join(context.paths.config, 'galera-start.sh'), content, mode: 0o700 };
+}
+
+/** Whether this spec is a Galera member's. */
+export function galeraMember(spec: DaemonSpec): boolean {
+  return spec.daemon === 'mariadb' && spec.files.some((f) => f.path.endsWith('/galera-start.sh'));
+}
+
+export const GALERA_STATUS_SQL = "SHOW STATUS WHERE Variable_name IN ('wsrep_local_state_comment', 'wsrep_cluster_status', 'wsrep_cluster_size', 'wsrep_ready', 'wsrep_last_committed')";
+
+export interface GaleraStatus {
+  /** Synced, Donor/Desynced, Joining, Joined... */
+  readonly state: string;
+  /** Primary, or non-Primary for a member that lost its majority. */
+  readonly cluster: string;
+  readonly size: number;
+  readonly ready: boolean;
+  readonly lastCommitted: number;
+}
+
+/** A member's state from SHOW STATUS (tab-separated name and value); null when it is no Galera member. */
+export function parseGaleraStatus(output: string): GaleraStatus | null {
+  const values = Object.fromEntries(output.trim().split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string]));
+  if (!('wsrep_cluster_status' in values)) return null;
+  return {
+    state: values.wsrep_local_state_comment ?? '?',
+    cluster: values.wsrep_cluster_status!,
+    size: Number(values.wsrep_cluster_size ?? 0),
+    ready: values.wsrep_ready === 'ON',
+    lastCommitted: Number(values.wsrep_last_committed ?? -1),
+  };
+}
+
+function describeMember(m: GaleraStatus): string {
+  if (m.cluster !== 'Primary') return `cluster member, cut off from the majority (${m.cluster}): refuses reads and writes`;
+  return `cluster member, ${m.state.toLowerCase()}, ${m.size} of the cluster in its primary component${m.ready ? '' : ', not ready'}`;
 }

@@ -3,6 +3,7 @@ import { PORTS } from '../design/ports.ts';
 import { EXPORTER_USER } from './mariadb.ts';
 import { isMonitored, scrapeAddresses } from './listeners.ts';
 import { listener, type RunnableDaemon } from './types.ts';
+import { isDatabaseRole } from '../design/vocabulary.ts';
 
 // The mysqld exporter on every monitored database host: MariaDB's connections, queries,
 // read-only flag and replication state and lag, for Prometheus. It logs in over the server's
@@ -13,8 +14,8 @@ export const mysqldExporter: RunnableDaemon = {
   name: 'mysqld-exporter',
   title: 'the MariaDB metrics exporter',
   programs: { 'prometheus-mysqld-exporter': 'prometheus-mysqld-exporter' },
-  listens: (role, _roles, { monitored }) => (monitored && (role === 'db-primary' || role === 'db-replica') ? [listener('mysqld-exporter', role, PORTS.mysqldExporter, 'monitoring')] : []),
-  runsOn: (host, design) => (host.roles.includes('db-primary') || host.roles.includes('db-replica')) && isMonitored(design, host.name),
+  listens: (role, _roles, { monitored }) => (monitored && isDatabaseRole(role) ? [listener('mysqld-exporter', role, PORTS.mysqldExporter, 'monitoring')] : []),
+  runsOn: (host, design) => host.roles.some(isDatabaseRole) && isMonitored(design, host.name),
   // Its user is created when MariaDB starts.
   after: ['mariadb'],
   render(context) {

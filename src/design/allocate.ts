@@ -100,6 +100,10 @@ export function allocateVirtualIps(
   addresses: Map<string, Record<string, string>>,
   report: Report,
 ): VirtualIp[] {
+  return [...lbVirtualIp(design, networks, hostsWith, addresses, report), ...writerVirtualIp(design, networks, hostsWith, addresses, report)];
+}
+
+function lbVirtualIp(design: ParsedDesign, networks: NetworkInfo[], hostsWith: (r: Role) => string[], addresses: Map<string, Record<string, string>>, report: Report): VirtualIp[] {
   const wanted = design.policies?.lb?.virtualIp;
   const lbs = hostsWith('lb');
   if (wanted === undefined || wanted === false || lbs.length < 2) return [];
@@ -128,4 +132,27 @@ export function allocateVirtualIps(
     address = nth(network.cidr, offset);
   }
   return [{ address, network: network.name, role: 'lb', holders: lbs }];
+}
+
+/**
+ * A Galera cluster's write endpoint: one address on a private network every member shares, held
+ * by one synced member at a time, so that every app server writes to the same member and no two
+ * writes conflict in certification. Always allocated: it is how the cluster is reached.
+ */
+function writerVirtualIp(design: ParsedDesign, networks: NetworkInfo[], hostsWith: (r: Role) => string[], addresses: Map<string, Record<string, string>>, report: Report): VirtualIp[] {
+  const members = hostsWith('db');
+  if (design.policies?.db?.replication !== 'galera' || members.length < 2) return [];
+  const shared = networks.filter((n) => members.every((m) => addresses.get(m)?.[n.name]));
+  const network = shared.find((n) => n.exposure === 'private') ?? shared[0];
+  if (!network) {
+    report(['policies', 'db', 'replication'], `the db hosts (${members.join(', ')}) share no network to hold the cluster's write address; put them all on one private network`);
+    return [];
+  }
+  const offset = freeOffset(network, size(network.cidr) - 2, -1);
+  if (offset === undefined) {
+    report(['policies', 'db', 'replication'], `network '${network.name}' has no free address left for the database cluster's write address`);
+    return [];
+  }
+  network.used.set(offset, "the database cluster's write address");
+  return [{ address: nth(network.cidr, offset), network: network.name, role: 'db', holders: members }];
 }

@@ -84,13 +84,26 @@ export function deriveFlows(input: FlowInputs, report: Report): Flow[] {
     // A web host that runs the app too talks to its own app only, as in the seeds' two-server design.
     for (const app of has(web, 'app') ? [web] : apps) add(web, 'web', app, 'app', input.appPort, 'app');
   }
+  const members = withRole('db');
   for (const app of apps) {
     for (const primary of withRole('db-primary')) add(app, 'app', primary, 'db-primary', PORTS.mysql, 'sql-write');
+    // Any member of a Galera cluster may hold its write address, and any synced member serves reads.
+    for (const member of members) {
+      add(app, 'app', member, 'db', PORTS.mysql, 'sql-write');
+      add(app, 'app', member, 'db', PORTS.mysql, 'sql-read');
+    }
     for (const replica of withRole('db-replica')) add(app, 'app', replica, 'db-replica', PORTS.mysql, 'sql-read');
     for (const cache of withRole('cache')) add(app, 'app', cache, 'cache', PORTS.redis, 'cache');
   }
   for (const replica of withRole('db-replica')) {
     for (const primary of withRole('db-primary')) add(replica, 'db-replica', primary, 'db-primary', PORTS.mysql, 'replication');
+  }
+  // Every member talks to every other: group communication, and state transfers either way.
+  for (const a of members) {
+    for (const b of members) {
+      if (a === b) continue;
+      for (const port of [PORTS.galera, PORTS.galeraIst, PORTS.galeraSst]) add(a, 'db', b, 'db', port, 'galera');
+    }
   }
   for (const vip of input.virtualIps) {
     for (const a of vip.holders) for (const b of vip.holders) if (a !== b) add(a, vip.role, b, vip.role, 0, 'vrrp', 'vrrp');

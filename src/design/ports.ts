@@ -8,6 +8,12 @@ export const PORTS = {
   https: 443,
   app: 8000,
   mysql: 3306,
+  /** A Galera cluster's group communication between its members. */
+  galera: 4567,
+  /** Incremental state transfer: a member that was away briefly gets the writes it missed. */
+  galeraIst: 4568,
+  /** State snapshot transfer (rsync): a new or long-gone member gets a copy of the whole database. */
+  galeraSst: 4444,
   redis: 6379,
   dns: 53,
   /** Access and app logs, sent over syslog (UDP) to rsyslog on the monitoring hosts. */
@@ -40,6 +46,8 @@ export interface Listener {
   role: Role;
   /** Monitoring scrapes metrics from it. */
   scraped: boolean;
+  /** Open only while it is needed (a state transfer to a joining member): why, for `audit`. */
+  onDemand?: string;
 }
 
 export interface ListenerOptions {

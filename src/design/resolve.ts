@@ -155,6 +155,9 @@ function checkHosts(design: ParsedDesign, networkNames: string[], report: Report
     if (host.roles.includes('lb') && host.roles.includes('web')) {
       report(['hosts', name, 'roles'], 'lb and web both listen on port 80 and cannot share a host; put them on separate hosts');
     }
+    if (host.roles.includes('db') && (host.roles.includes('db-primary') || host.roles.includes('db-replica'))) {
+      report(['hosts', name, 'roles'], 'a host is either a member of a Galera cluster (db) or a primary or replica, not both');
+    }
     if (host.roles.includes('db-primary') && host.roles.includes('db-replica')) {
       report(['hosts', name, 'roles'], 'a host cannot be both db-primary and db-replica: a replica on its own primary survives nothing');
     }
@@ -177,9 +180,23 @@ function checkRoles(design: ParsedDesign, policies: ResolvedPolicies, hostsWith:
   for (const extra of primaries.slice(1)) {
     report(roleIndex(extra, 'db-primary'), `a second db-primary (the first is ${primaries[0]}); a stack has one primary: make this one a db-replica`);
   }
+  const members = hostsWith('db');
+  const galera = policies.db.replication === 'galera';
   if (primaries.length === 0) {
     for (const replica of replicas) report(roleIndex(replica, 'db-replica'), 'a db-replica needs a db-primary to replicate from, and no host has role db-primary');
-    for (const app of apps) report(roleIndex(app, 'app'), 'the app needs a database, and no host has role db-primary; add one');
+    if (members.length === 0) for (const app of apps) report(roleIndex(app, 'app'), 'the app needs a database, and no host has role db-primary (or db, with replication: galera); add one');
+  }
+  if (galera) {
+    for (const host of [...primaries, ...replicas]) {
+      const role = primaries.includes(host) ? 'db-primary' : 'db-replica';
+      report(roleIndex(host, role), `with replication: galera every database is a member of one cluster: give ${host} role db instead of ${role}`);
+    }
+    if (members.length < 3) {
+      report(['policies', 'db', 'replication'], `a Galera cluster needs three db hosts or more, so that the others still make a majority when one is lost; this stack has ${members.length}`);
+    }
+    if (design.policies?.db?.failover === 'manual') report(['policies', 'db', 'failover'], 'a Galera cluster fails over by itself (the members that keep a majority go on): remove failover or set it to automatic');
+  } else {
+    for (const member of members) report(roleIndex(member, 'db'), 'role db is a member of a Galera cluster: set policies.db.replication: galera, or use db-primary and db-replica');
   }
   if (webs.length === 0 && apps.length === 0) {
     for (const lb of lbs) report(roleIndex(lb, 'lb'), 'an lb with nothing behind it: add hosts with role web (or app)');
@@ -189,10 +206,14 @@ function checkRoles(design: ParsedDesign, policies: ResolvedPolicies, hostsWith:
     report(['policies', 'tls'], 'tls: true needs something to terminate TLS, an lb (HAProxy) or a web host (nginx), and this stack has neither; add one, or set tls: false');
   }
   if (apps.length === 0) for (const web of webs) report(roleIndex(web, 'web'), 'nginx proxies dynamic requests to the app, and no host has role app; add one');
-  if (replicas.length === 0) {
-    if (policies.db.failover === 'automatic') report(['policies', 'db', 'failover'], 'automatic failover needs a db-replica to promote; add a host with role db-replica or set failover: manual');
-    if (policies.db.replication === 'semi-sync') report(['policies', 'db', 'replication'], 'semi-sync replication needs a db-replica; add one or set replication: async');
+  if (!galera && policies.db.failover === 'automatic') {
+    // Promoting a replica by itself is only safe with fencing: a primary that was frozen or cut off, not dead, comes back and takes writes too.
+    report(
+      ['policies', 'db', 'failover'],
+      `automatic failover of a primary to a replica needs fencing, so that a primary that was only frozen or cut off cannot come back and take writes beside the promoted one, and the lab has none: use a Galera cluster (hosts of role db, replication: galera), or failover: manual and \`webstack promote\``,
+    );
   }
+  if (replicas.length === 0 && policies.db.replication === 'semi-sync') report(['policies', 'db', 'replication'], 'semi-sync replication needs a db-replica; add one or set replication: async');
   const virtualIp = design.policies?.lb?.virtualIp;
   if (virtualIp !== undefined && virtualIp !== false && lbs.length < 2) {
     report(['policies', 'lb', 'virtualIp'], `a virtual IP is shared by two or more lb hosts, and this stack has ${lbs.length}; add a second lb or remove virtualIp`);

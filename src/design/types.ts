@@ -41,7 +41,7 @@ export interface ResolvedRecord {
   readonly redundancy: 'virtual-ip' | 'multiple-records' | 'none';
 }
 
-export type FlowPurpose = 'http' | 'https' | 'proxy' | 'app' | 'sql-write' | 'sql-read' | 'replication' | 'cache' | 'metrics' | 'logs' | 'dns' | 'vrrp' | 'alert-cluster';
+export type FlowPurpose = 'http' | 'https' | 'proxy' | 'app' | 'sql-write' | 'sql-read' | 'replication' | 'galera' | 'cache' | 'metrics' | 'logs' | 'dns' | 'vrrp' | 'alert-cluster';
 
 /** Who talks to whom, on which port. The single source for the analysis and for firewall rules. */
 export interface Flow {
@@ -68,7 +68,7 @@ export interface ResolvedPolicies {
   readonly lb: { readonly algorithm: 'roundrobin' | 'leastconn' };
   readonly healthChecks: { readonly enabled: boolean; readonly path: string; readonly intervalMs: number; readonly fall: number; readonly rise: number };
   readonly db: {
-    readonly replication: 'async' | 'semi-sync';
+    readonly replication: 'async' | 'semi-sync' | 'galera';
     /** With semi-sync: how long a commit waits for a replica's acknowledgement before the primary goes on asynchronously. */
     readonly semiSyncTimeoutMs: number;
     readonly failover: 'manual' | 'automatic';

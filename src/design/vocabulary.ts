@@ -1,8 +1,12 @@
 // The one vocabulary of webstack: roles, capabilities and finding categories.
 // Types, CLI output and docs all take their words from here.
 
-export const ROLES = ['lb', 'web', 'app', 'db-primary', 'db-replica', 'cache', 'monitoring', 'dns'] as const;
+export const ROLES = ['lb', 'web', 'app', 'db-primary', 'db-replica', 'db', 'cache', 'monitoring', 'dns'] as const;
 export type Role = (typeof ROLES)[number];
+
+/** The roles that run a database: a primary and its replicas, or the members of a Galera cluster. */
+export const DATABASE_ROLES: readonly Role[] = ['db-primary', 'db-replica', 'db'];
+export const isDatabaseRole = (role: Role): boolean => DATABASE_ROLES.includes(role);
 
 /** The internet user: never declared, always there, on the public network. */
 export const CLIENT = 'client';
@@ -13,6 +17,7 @@ export const ROLE_TITLES: Record<Role, string> = {
   app: 'application server',
   'db-primary': 'database primary (MariaDB)',
   'db-replica': 'database replica (MariaDB)',
+  db: 'database cluster member (MariaDB Galera)',
   cache: 'cache (Redis)',
   monitoring: 'monitoring (Prometheus)',
   dns: 'authoritative DNS',
@@ -54,7 +59,7 @@ export const CATEGORY_NOUNS: Record<FindingCategory, readonly [string, string]> 
 };
 
 export const LB_ALGORITHMS = ['roundrobin', 'leastconn'] as const;
-export const REPLICATION_MODES = ['async', 'semi-sync'] as const;
+export const REPLICATION_MODES = ['async', 'semi-sync', 'galera'] as const;
 /** Where TLS ends: at the public entry, or at every hop behind it too. */
 export const TLS_MODES = ['edge', 'end-to-end'] as const;
 export const FAILOVER_MODES = ['manual', 'automatic'] as const;

@@ -1,6 +1,6 @@
 import { PORTS } from '../design/ports.ts';
 import type { ResolvedHost, ResolvedStack } from '../design/types.ts';
-import { CLIENT, type Role } from '../design/vocabulary.ts';
+import { CLIENT, isDatabaseRole, type Role } from '../design/vocabulary.ts';
 
 // The architecture as the seeds draw it, independent of any drawing format:
 // user → DNS → LB tier → web tier → app tier → databases, cache and monitoring beside,
@@ -55,7 +55,7 @@ export const TIER_LIMIT = 3;
 
 const PROTOCOL_NAMES: Record<number, string> = { [PORTS.http]: 'HTTP', [PORTS.https]: 'HTTPS', [PORTS.app]: 'HTTP', [PORTS.mysql]: 'SQL', [PORTS.redis]: 'Redis', [PORTS.dns]: 'DNS' };
 
-const RANKS: Record<Role, number> = { dns: 1, lb: 3, web: 4, app: 5, monitoring: 5, cache: 6, 'db-primary': 7, 'db-replica': 7 };
+const RANKS: Record<Role, number> = { dns: 1, lb: 3, web: 4, app: 5, monitoring: 5, cache: 6, 'db-primary': 7, 'db-replica': 7, db: 7 };
 const RANK = { user: 0, dns: 1, vip: 2 } as const;
 
 /** A host's column: its earliest role on the request path (a server running web, app and db sits with web). */
@@ -105,7 +105,7 @@ function hostLines(stack: ResolvedStack, host: ResolvedHost): string[] {
   return lines;
 }
 
-const isDatabase = (roles: readonly Role[]) => roles.every((r) => r === 'db-primary' || r === 'db-replica');
+const isDatabase = (roles: readonly Role[]) => roles.every(isDatabaseRole);
 
 const addressOrder = (address: string) => address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
 
@@ -176,8 +176,10 @@ export function diagramModel(stack: ResolvedStack, options: DiagramOptions = {})
   const web = stack.policies.tls ? `HTTPS ${PORTS.https}, HTTP ${PORTS.http}` : `HTTP ${PORTS.http}`;
   for (const vip of stack.virtualIps) {
     const id = `vip_${safe(vip.role)}`;
-    nodes.push({ id, shape: 'vip', lines: ['virtual IP', vip.address, `keepalived: ${vip.holders.join(', ')}`], group: groupId(vip.network), firewall: false, rank: RANK.vip, count: 1 });
-    addEdge({ from: 'user', to: id, label: web, style: 'solid' });
+    // A database cluster's write address is the app servers' way in, not the user's.
+    const writer = vip.role === 'db';
+    nodes.push({ id, shape: 'vip', lines: [writer ? 'write address' : 'virtual IP', vip.address, `keepalived: ${vip.holders.join(', ')}`], group: groupId(vip.network), firewall: false, rank: writer ? RANKS.db : RANK.vip, count: 1 });
+    if (!writer) addEdge({ from: 'user', to: id, label: web, style: 'solid' });
     vip.holders.forEach((holder, i) => addEdge({ from: id, to: drawnAs.get(holder)!, label: i === 0 ? 'holder' : 'standby', style: i === 0 ? 'solid' : 'dashed' }));
   }
 
@@ -189,6 +191,12 @@ export function diagramModel(stack: ResolvedStack, options: DiagramOptions = {})
     if (flow.network === null || ['metrics', 'logs', 'vrrp', 'alert-cluster'].includes(flow.purpose)) continue;
     if (flow.purpose === 'dns' && flow.from !== CLIENT) continue; // every host's lookups would hide the picture
     if (flow.from === CLIENT && stack.virtualIps.some((v) => v.holders.includes(flow.to))) continue;
+    // A cluster's members talk both ways: one edge per pair. Writes go through its write address.
+    if (flow.purpose === 'galera' && flow.from > flow.to) continue;
+    if (flow.purpose === 'sql-write' && flow.toRole === 'db' && stack.virtualIps.some((v) => v.role === 'db')) {
+      addEdge({ from: drawnAs.get(flow.from)!, to: 'vip_db', label: `SQL ${PORTS.mysql} writes`, style: 'solid' });
+      continue;
+    }
     // The seeds draw replication from the primary to the replica, the way the data goes.
     const [from, to] = (flow.purpose === 'replication' ? [flow.to, flow.from] : [flow.from, flow.to]).map((h) => drawnAs.get(h)!) as [string, string];
     const key = `${from}>${to}>${flow.purpose}`;
@@ -203,6 +211,7 @@ export function diagramModel(stack: ResolvedStack, options: DiagramOptions = {})
       : p.purpose === 'sql-write' ? `${ports} writes`
       : p.purpose === 'sql-read' ? `${ports} reads`
       : p.purpose === 'dns' ? `${resolveLabel}, ${ports}`
+      : p.purpose === 'galera' ? `Galera ${PORTS.galera}, state transfers ${PORTS.galeraIst}, ${PORTS.galeraSst}`
       : ports;
     addEdge({ from: p.from, to: p.to, label, style: p.purpose === 'replication' || p.purpose === 'sql-read' ? 'dashed' : 'solid' });
   }

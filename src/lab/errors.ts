@@ -30,6 +30,7 @@ export const LAB_ERRORS = {
   'nothing-to-deploy': { cause: 'the stack has no host of the tier to deploy to', fix: 'npx webstack deploy --tier app|web, for a tier the design has' },
   'host-failed': { cause: 'a host the deploy needs is failed on purpose', fix: 'npx webstack heal <host>' },
   'deploy-failed': { cause: 'a host did not come back healthy on the new release; it was rolled back, and the deploy stopped', fix: 'npx webstack logs <host> app shows why' },
+  'cluster-position-unknown': { cause: 'a member of the database cluster cannot say how far it got, so no member can safely start the cluster', fix: 'npx webstack logs <host> mariadb shows why' },
   'load-failed': { cause: 'the load generator failed inside its host', fix: 'npx webstack status; then load again' },
 } as const;
 

@@ -1,5 +1,5 @@
 import { accessSync, constants, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requiredPrograms } from '../daemons/registry.ts';
 import { overlaps, parseCidr } from '../design/addresses.ts';
@@ -12,6 +12,15 @@ import type { Target } from './target.ts';
 // What `up` checks before it creates anything, each failure one sentence with the fix.
 
 export function findProgram(name: string, path = process.env.PATH ?? ''): string | null {
+  // A file a daemon loads rather than runs (the Galera provider) is named by its full path.
+  if (isAbsolute(name)) {
+    try {
+      accessSync(name, constants.R_OK);
+      return name;
+    } catch {
+      return null;
+    }
+  }
   const dirs = [...path.split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
   for (const dir of dirs) {
     try {

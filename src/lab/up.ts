@@ -14,6 +14,7 @@ import { down } from './down.ts';
 import { labError } from './errors.ts';
 import { materialise, readOrCreateSecrets } from './files.ts';
 import { checkFirewalls, loadFirewalls } from './firewall.ts';
+import { prepareGalera } from './galera.ts';
 import { checkAddressSpace, checkNamespacesFree, MACHINE_LOCK, withMachineLock } from './preflight.ts';
 import { processStartTime } from './process.ts';
 import { readRollout, readState, readStatus, stateFromPlan, writeJsonAtomic, writeState, type RunningDesign, type StackState } from './state.ts';
@@ -121,6 +122,7 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
     if (made.firewalls.length > 0) say(`  + firewalls from the flows on ${made.firewalls.map((f) => f.host).join(', ')}: input and output dropped but for the design's flows`);
     materialise(target, made.daemons, made.resolvConfs);
     await validateConfigs(target, made.daemons);
+    await prepareGalera(made, target, say);
     const specFile = join(made.paths.config, 'daemons.json');
     writeJsonAtomic(specFile, { generation: 1, specs: made.daemons } satisfies SpecFile, 0o600);
     writeJsonAtomic(made.paths.design, runningDesign(design, made, options.designDir), 0o644);

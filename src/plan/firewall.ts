@@ -99,7 +99,9 @@ export function renderFirewall(design: ResolvedStack, wiring: Topology, host: La
     }
     if (f.from === host.name) {
       // VRRP goes to its multicast group, not to the peer's address.
-      outbound.push({ iface, protocol: f.protocol, port: f.port, peers: f.protocol === 'vrrp' ? null : [addressOf(f.to, f.network)!], why: label(f) });
+      // A virtual IP the other end may hold for that role (a database cluster's write address) is that end too.
+      const held = design.virtualIps.filter((v) => v.role === f.toRole && v.network === f.network && v.holders.includes(f.to)).map((v) => v.address);
+      outbound.push({ iface, protocol: f.protocol, port: f.port, peers: f.protocol === 'vrrp' ? null : [addressOf(f.to, f.network)!, ...held], why: label(f) });
     }
   }
   // A lab host without the stack's own DNS asks the lab's managed DNS, as a machine asks its provider's resolver.

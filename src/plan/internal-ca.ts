@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { RenderedFile } from '../daemons/types.ts';
 import { tlsEndToEnd } from '../design/ports.ts';
+import { isDatabaseRole } from '../design/vocabulary.ts';
 import type { ResolvedStack } from '../design/types.ts';
 import type { StackPaths } from './paths.ts';
 import type { LabHost, Topology } from './topology.ts';
@@ -37,7 +38,7 @@ export const APP_SERVICE_NAME = 'app';
 
 /** Hosts that serve an internal hop over TLS: nginx behind a load balancer, the app servers, the databases and the caches. */
 function servers(design: ResolvedStack, wiring: Topology): LabHost[] {
-  return wiring.hosts.filter((h) => h.kind === 'design' && (h.roles.some((r) => r === 'web' || r === 'db-primary' || r === 'db-replica' || r === 'cache') || appServesTls(design, h.name)));
+  return wiring.hosts.filter((h) => h.kind === 'design' && (h.roles.some((r) => r === 'web' || isDatabaseRole(r) || r === 'cache') || appServesTls(design, h.name)));
 }
 
 export interface InternalCa {
@@ -55,10 +56,12 @@ export function internalCaPlan(design: ResolvedStack, wiring: Topology, paths: S
     // Names a peer may use: the host's name, each of its addresses, and loopback for its own
     // clients (MariaDB requires TLS of every TCP connection, a local app's included).
     const service = appServesTls(design, h.name) ? [`DNS:${APP_SERVICE_NAME}`] : [];
-    const sans = [`DNS:${h.name}`, ...service, ...Object.values(h.addresses).map((a) => `IP:${a}`), 'IP:127.0.0.1'].join(',');
+    // A virtual IP it may hold (a database cluster's write address) is a name its clients use too.
+    const held = design.virtualIps.filter((v) => v.holders.includes(h.name)).map((v) => v.address);
+    const sans = [`DNS:${h.name}`, ...service, ...[...Object.values(h.addresses), ...held].map((a) => `IP:${a}`), 'IP:127.0.0.1'].join(',');
     const { cert, key } = hostCertificate(paths, h.name);
     // MariaDB reads its key as the mysql user.
-    const group = h.roles.some((r) => r === 'db-primary' || r === 'db-replica') ? 'mysql' : 'root';
+    const group = h.roles.some(isDatabaseRole) ? 'mysql' : 'root';
     return `leaf ${h.name} '${sans}' ${cert} ${key} ${group}`;
   });
   const content = `#!/bin/bash

@@ -84,7 +84,6 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   const gaps = [
     ...(design.policies.tls && !design.hosts.some((h) => h.roles.includes('lb')) ? ['TLS is not terminated yet without a load balancer: nginx serves port 80 only'] : []),
     ...(endToEnd(design) ? plainHopsLeft(design) : []),
-    ...(design.policies.db.failover === 'automatic' ? ['no automatic database failover yet: a lost primary stops writes until it is back'] : []),
   ];
   const firewalls = firewallPlan(design, wiring, paths);
   const internalCa = internalCaPlan(design, wiring, paths);

@@ -11,7 +11,7 @@ import { loadFrom } from '../../src/lab/load.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
 import type { LoadResult } from '../../src/load/generator.ts';
 import { repoRoot } from '../helpers.ts';
-import { expectOk, home, inHost, removeStack, SKIP_LAB, webstack } from './lab-helpers.ts';
+import { expectOk, home, inHost, removeStack, SKIP_LAB, storedKeys, webstack, whileWriting, writeAgain } from './lab-helpers.ts';
 
 // The seeds' second stage, for real: HAProxy in front of two servers, a MariaDB primary on
 // server-01 and its replica on server-02; everything from the client host, through the LB.
@@ -22,10 +22,8 @@ const lb = { namespace: `${stack}-lb-01`, stats: 'http://10.71.32.10:8404' };
 const www = 'http://www.foobar.com';
 
 /** The idempotency keys of the posts the primary holds, among those LIKE `pattern`. */
-function storedKeys(pattern: string): Set<string> {
-  const socket = join(home, stack, 'run', 'server-01', 'mariadb', 'mysqld.sock');
-  const { stdout } = expectOk(inHost(stack, 'server-01', 'mariadb', '-S', socket, '-N', '-e', `SELECT idempotency_key FROM foobar.posts WHERE idempotency_key LIKE '${pattern}'`), 'SELECT keys');
-  return new Set(stdout.split('\n').filter(Boolean));
+function storedOnPrimary(pattern: string): Set<string> {
+  return new Set(storedKeys(stack, 'server-01', pattern));
 }
 
 /** A column of HAProxy's statistics for a server: its status (UP, DOWN, "UP 1/2"), or chkdown (how often it went down). */
@@ -325,24 +323,19 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
 
   test('writes under a frozen primary: none the client was told was refused is stored, and one of unknown outcome, sent again with its key, is stored once', async (t) => {
     const run = Date.now().toString(36);
-    const script = `for i in $(seq 1 60); do k=w-$i-${run}; curl -s -o /dev/null -w "$k %{http_code}\\n" --max-time 10 -H 'content-type: application/json' -H "idempotency-key: $k" -d "{\\"author\\":\\"it\\",\\"body\\":\\"write $i\\"}" ${www}/api/posts; sleep 0.05; done`;
-    const writer = spawn(process.execPath, [join(repoRoot, 'bin/webstack.js'), 'exec', 'client', '--stack', stack, '--', 'bash', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let said = '';
-    writer.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
-    const done = new Promise((resolve) => writer.on('exit', resolve));
-    try {
-      await sleep(1500);
-      expectOk(webstack('fail', 'server-01', '--how', 'freeze', '--stack', stack), 'fail');
-      await sleep(3000);
-      expectOk(webstack('heal', 'server-01', '--stack', stack), 'heal');
-    } finally {
-      webstack('heal', 'server-01', '--stack', stack);
-    }
-    await done;
+    const writes = await whileWriting(stack, `${www}/api/posts`, 60, run, async () => {
+      try {
+        expectOk(webstack('fail', 'server-01', '--how', 'freeze', '--stack', stack), 'fail');
+        await sleep(3000);
+        expectOk(webstack('heal', 'server-01', '--stack', stack), 'heal');
+      } finally {
+        webstack('heal', 'server-01', '--stack', stack);
+      }
+    });
     // A write the frozen primary had in hand runs when it thaws, if it runs at all: give it the time.
     await sleep(2000);
-    const outcomes = new Map(said.trim().split('\n').map((line) => line.split(' ') as [string, string]));
-    const stored = () => storedKeys(`w-%-${run}`);
+    const outcomes = new Map(writes.map((w) => [w.key, w.status]));
+    const stored = () => storedOnPrimary(`w-%-${run}`);
     const before = stored();
     const by = (codes: string[]) => [...outcomes].filter(([, code]) => codes.includes(code)).map(([key]) => key);
     const refused = by(['503']);
@@ -353,10 +346,7 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
     for (const key of by(['201'])) assert.ok(before.has(key), `${key} was acknowledged and is stored`);
     for (const key of refused) assert.ok(!before.has(key), `${key} was refused, and is not stored`);
     // Sent again with its key: stored once, whatever became of the first attempt.
-    for (const key of unknown) {
-      const again = expectOk(inHost(stack, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'content-type: application/json', '-H', `idempotency-key: ${key}`, '-d', JSON.stringify({ author: 'it', body: `write ${key.split('-')[1]}` }), `${www}/api/posts`), 'retry').stdout;
-      assert.equal(again, '201', key);
-    }
+    for (const key of unknown) assert.equal(writeAgain(stack, `${www}/api/posts`, key), '201', key);
     const after = stored();
     for (const key of unknown) assert.ok(after.has(key), `${key} is stored after its retry`);
     assert.equal(after.size, before.size + unknown.filter((k) => !before.has(k)).length, 'each key is one row');

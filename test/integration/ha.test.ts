@@ -8,28 +8,45 @@ import { loadFrom } from '../../src/lab/load.ts';
 import { failoverWindow } from '../../src/load/generator.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
 import { repoRoot } from '../helpers.ts';
-import { alertArrives, alertStories, everyTargetUp, expectOk, home, inHost, killInTurn, removeStack, SKIP_LAB, webstack, whileReading } from './lab-helpers.ts';
+import { alertArrives, alertStories, everyTargetUp, expectOk, home, inHost, killInTurn, removeStack, SKIP_LAB, storedKeys, waitFor, webstack, whileReading, whileWriting, writeAgain } from './lab-helpers.ts';
 
 // ha, brought up for what the secured-stack issue asks of it: both load balancers behind one
 // virtual IP (keepalived), each with a certificate of its own by ACME, TLS end to end, every host
 // firewalled, and audit passing from the client and from every tier; its monitoring (two copies
-// that alert once) and its cache. Automatic database failover comes later (up names it).
+// that alert once), its cache, and its database: a Galera cluster of three, written to through an
+// address a synced member holds.
 
 const stack = 'it-ha';
 const vip = '203.0.113.158';
 
-/** Whether a load balancer has the virtual IP on its interface now: a look of a few milliseconds. */
-function holdsVip(lb: string): boolean {
-  return spawnSync('ip', ['-n', `${stack}-${lb}`, '-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).stdout.includes(` ${vip}/`);
+/** Whether a host has a virtual IP (the entry's, unless told) on its interface now: a look of a few milliseconds. */
+function holdsVip(host: string, address = vip): boolean {
+  return spawnSync('ip', ['-n', `${stack}-${host}`, '-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).stdout.includes(` ${address}/`);
 }
 
-function holder(): string | null {
+/** Who holds a virtual IP now, as `status` observes it: the entry's (keepalived), or the database cluster's write address (keepalived-db). */
+function holder(daemon = 'keepalived', address = vip): string | null {
   const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
   for (const host of status.hosts) {
-    const k = host.daemons.find((d: { name: string }) => d.name === 'keepalived');
-    if (k?.observed?.details?.holds?.includes(vip)) return host.name;
+    const k = host.daemons.find((d: { name: string }) => d.name === daemon);
+    if (k?.observed?.details?.holds?.includes(address)) return host.name;
   }
   return null;
+}
+
+const members = ['db-01', 'db-02', 'db-03'] as const;
+const writeAddress = '10.71.128.254';
+const posts = 'https://www.foobar.com/api/posts';
+
+/** Each member's view of the cluster, as `status` observes it. */
+function memberStates(): Record<string, { state: string; cluster: string; size: number } | null> {
+  const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
+  return Object.fromEntries(members.map((m) => [m, status.hosts.find((h: { name: string }) => h.name === m).daemons.find((d: { name: string }) => d.name === 'mariadb').observed?.details?.galera ?? null]));
+}
+
+/** Until every member is synced in one primary component of all three. */
+async function clusterWhole(withinMs = 60_000): Promise<void> {
+  await waitFor('every member synced in a cluster of three', () => (Object.values(memberStates()).every((m) => m?.state === 'Synced' && m.cluster === 'Primary' && m.size === 3) ? true : undefined), withinMs, () => `: ${JSON.stringify(memberStates())}`);
 }
 
 /** The version each app server says it runs, as `status` observes it. */
@@ -60,13 +77,8 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
     assert.ok(['lb-01', 'lb-02'].includes(holder() ?? ''), 'a load balancer holds the address');
   });
 
-  test('the primary commits semi-synchronously: its replica acknowledges every write before the app is told', () => {
-    const status = expectOk(webstack('status', '--stack', stack), 'status').stdout;
-    assert.match(status, /db-01 mariadb: primary, semi-sync on \(1 replica acknowledging\)/);
-  });
-
   test('each of the two Prometheus servers scrapes every target on its own, and every one is up', async () => {
-    for (const [mon, address] of [['mon-01', '10.71.128.19'], ['mon-02', '10.71.128.20']] as const) {
+    for (const [mon, address] of [['mon-01', '10.71.128.20'], ['mon-02', '10.71.128.21']] as const) {
       const targets = await everyTargetUp(stack, mon, address);
       assert.equal(targets.filter((t) => t.job === 'node-exporter').length, 11, `${mon}: a node exporter on every design host`);
       assert.deepEqual(targets.filter((t) => t.job === 'prometheus').map((t) => t.host).sort(), ['mon-01', 'mon-02']);
@@ -231,5 +243,94 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
     } finally {
       process.kill(-haproxy.pid, 'SIGCONT');
     }
+  });
+  test('the database is a cluster of three synced members, and one of them holds the write address', async () => {
+    await clusterWhole();
+    assert.ok((members as readonly string[]).includes(holder('keepalived-db', writeAddress) ?? ''), 'a member holds the write address');
+    const head = expectOk(inHost(stack, 'client', 'curl', '-s', '-D', '-', '-o', '/dev/null', '-H', 'content-type: application/json', '-d', '{"author":"it","body":"through the writer"}', posts), 'POST').stdout;
+    assert.match(head, /^HTTP\/2 201/);
+  });
+
+  for (const how of ['kill', 'freeze', 'cut'] as const) {
+    test(`the member holding the write address ${how === 'kill' ? 'killed' : how === 'freeze' ? 'frozen' : 'cut off'} under constant writes: writes are back within 2 s, and every acknowledged one is on every member, once`, async (t) => {
+      await clusterWhole();
+      const writer = holder('keepalived-db', writeAddress)!;
+      const run = `${how}-${Date.now().toString(36)}`;
+      let faultAt = 0;
+      let healAt = 0;
+      const writes = await whileWriting(stack, posts, 100, run, async () => {
+        try {
+          faultAt = Date.now();
+          expectOk(webstack('fail', writer, '--how', how, '--stack', stack), `fail ${writer}`);
+          await sleep(4000);
+          healAt = Date.now();
+          expectOk(webstack('heal', writer, '--stack', stack), `heal ${writer}`);
+        } finally {
+          webstack('heal', writer, '--stack', stack);
+        }
+      });
+      await clusterWhole();
+      const by = (codes: string[]) => writes.filter((w) => codes.includes(w.status)).map((w) => w.key);
+      const failed = writes.filter((w) => w.status !== '201');
+      const [duringFault, atRejoin] = [failed.filter((w) => w.sentAt < healAt), failed.filter((w) => w.sentAt >= healAt)];
+      // From the fault to the end of the last write that failed before heal: how long users could not write.
+      const outageMs = duringFault.length ? Math.max(...duringFault.map((w) => w.sentAt + w.tookMs)) - faultAt : 0;
+      const [acknowledged, refused, unknown] = [by(['201']), by(['503']), by(['504', '502', '000'])];
+      t.diagnostic(`${writer} ${how}: ${acknowledged.length} of ${writes.length} writes acknowledged, ${refused.length} refused, ${unknown.length} of unknown outcome; writes failed for ${outageMs} ms after the fault, and ${atRejoin.length} as ${writer} rejoined; the write address moved to ${holder('keepalived-db', writeAddress)}`);
+      assert.equal(writes.length, 100);
+      assert.equal(acknowledged.length + refused.length + unknown.length, 100, `every write is acknowledged, refused or unknown: ${JSON.stringify(failed)}`);
+      // The issue's goal is 2 s (measured here: 1.0 to 1.9 s); the bound leaves room for a busy machine.
+      assert.ok(outageMs <= 3000, `writes failed for ${outageMs} ms`);
+      // A member that rejoins changes the cluster's view, which holds commits for a moment: a write or two may miss the app's 500 ms deadline, no more.
+      assert.ok(atRejoin.length <= 2, `${atRejoin.length} writes failed as ${writer} rejoined: ${JSON.stringify(atRejoin)}`);
+      for (const key of unknown) assert.equal(writeAgain(stack, posts, key), '201', key);
+      for (const member of members) {
+        const stored = storedKeys(stack, member, `w-%-${run}`);
+        assert.equal(stored.length, new Set(stored).size, `${member} stores each key once`);
+        for (const key of [...acknowledged, ...unknown]) assert.ok(stored.includes(key), `${key}, acknowledged, is on ${member}`);
+        for (const key of refused) assert.ok(!stored.includes(key), `${key}, refused, is not on ${member}`);
+      }
+    });
+  }
+
+  test('one member cut off is a minority: it refuses reads and writes, and gives the write address up', async () => {
+    await clusterWhole();
+    const writer = holder('keepalived-db', writeAddress)!;
+    try {
+      expectOk(webstack('fail', writer, '--how', 'cut', '--stack', stack), `cut ${writer}`);
+      const socket = join(home, stack, 'run', writer, 'mariadb', 'mysqld.sock');
+      const cutOff = await waitFor('the cut-off member to know it is a minority', () => {
+        const read = inHost(stack, writer, 'mariadb', '-S', socket, '-N', '-e', 'SELECT COUNT(*) FROM foobar.posts');
+        return read.code !== 0 ? read.stderr : undefined;
+      }, 10_000);
+      assert.match(cutOff, /WSREP has not yet prepared node for application use/);
+      await waitFor('the write address to leave the cut-off member', () => (holdsVip(writer, writeAddress) ? undefined : true), 10_000);
+      assert.ok(members.some((m) => m !== writer && holdsVip(m, writeAddress)), 'another member holds the write address');
+    } finally {
+      webstack('heal', writer, '--stack', stack);
+    }
+    await clusterWhole();
+  });
+
+  // Last: it stops the stack.
+  test('a stack stopped with one member dead behind the others starts again from the most advanced member, and loses no acknowledged write', async (t) => {
+    await clusterWhole();
+    const behind = members.find((m) => m !== holder('keepalived-db', writeAddress))!;
+    const run = `restart-${Date.now().toString(36)}`;
+    let written: string[] = [];
+    try {
+      expectOk(webstack('fail', behind, '--stack', stack), `kill ${behind}`);
+      const writes = await whileWriting(stack, posts, 10, run, async () => undefined);
+      written = writes.filter((w) => w.status === '201').map((w) => w.key);
+      assert.equal(written.length, 10, 'the other two take every write');
+    } finally {
+      expectOk(webstack('down', stack), 'down');
+    }
+    const up = expectOk(webstack('up', 'ha', '--name', stack), 'up again');
+    const chosen = /\+ (db-\d+) starts the database cluster: (.*)/.exec(up.stdout);
+    t.diagnostic(chosen?.[0] ?? up.stdout);
+    assert.ok(chosen && chosen[1] !== behind, `the cluster starts from a member that has every write, not ${behind}`);
+    await clusterWhole();
+    for (const member of members) assert.deepEqual(storedKeys(stack, member, `w-%-${run}`).sort(), [...written].sort(), `${member} has every acknowledged write`);
   });
 });

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -158,4 +158,50 @@ export async function killInTurn(stack: string, hosts: readonly string[], holdMs
       webstack('heal', host, '--stack', stack);
     }
   }
+}
+
+/** One keyed write from the client: its key, when it was sent (ms), the HTTP status ('000' for none) and how long it took (ms). */
+export interface KeyedWrite {
+  readonly key: string;
+  readonly sentAt: number;
+  readonly status: string;
+  readonly tookMs: number;
+}
+
+/**
+ * `count` writes from the client, one after another 50 ms apart, each with its own idempotency key
+ * (w-<i>-<run>), while `meanwhile` breaks the stack (it starts after a quiet second and a half).
+ */
+export async function whileWriting(stack: string, url: string, count: number, run: string, meanwhile: () => Promise<void>): Promise<KeyedWrite[]> {
+  const script = `for i in $(seq 1 ${count}); do k=w-$i-${run}; s=$(date +%s%3N); r=$(curl -s -o /dev/null -w "%{http_code} %{time_total}" --max-time 10 -H 'content-type: application/json' -H "idempotency-key: $k" -d "{\\"author\\":\\"it\\",\\"body\\":\\"write $i\\"}" ${url}); echo "$k $s $r"; sleep 0.05; done`;
+  const writer = spawn(process.execPath, [join(repoRoot, 'bin/webstack.js'), 'exec', 'client', '--stack', stack, '--', 'bash', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let said = '';
+  writer.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
+  const done = new Promise((resolve) => writer.on('exit', resolve));
+  try {
+    await sleep(1500);
+    await meanwhile();
+  } finally {
+    await done;
+  }
+  return said
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [key, sentAt, status, seconds] = line.split(' ');
+      return { key: key!, sentAt: Number(sentAt), status: status!, tookMs: Math.round(Number(seconds) * 1000) };
+    });
+}
+
+/** The same write again, with its key, as a client that was told its outcome is unknown: the status. */
+export function writeAgain(stack: string, url: string, key: string): string {
+  const body = JSON.stringify({ author: 'it', body: `write ${key.split('-')[1]}` });
+  return expectOk(inHost(stack, 'client', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'content-type: application/json', '-H', `idempotency-key: ${key}`, '-d', body, url), `write ${key} again`).stdout;
+}
+
+/** The idempotency keys of the posts a database server holds, among those LIKE `pattern`: a key stored twice is listed twice. */
+export function storedKeys(stack: string, host: string, pattern: string): string[] {
+  const socket = join(home, stack, 'run', host, 'mariadb', 'mysqld.sock');
+  const { stdout } = expectOk(inHost(stack, host, 'mariadb', '-S', socket, '-N', '-e', `SELECT idempotency_key FROM foobar.posts WHERE idempotency_key LIKE '${pattern}'`), `the keys ${host} holds`);
+  return stdout.split('\n').filter(Boolean);
 }

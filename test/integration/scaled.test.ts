@@ -34,6 +34,11 @@ describe('scaled: separate tiers behind two load balancers listed in DNS', { ski
     assert.deepEqual([...served].sort(), ['app-01', 'app-02']);
   });
 
+  test('the primary commits semi-synchronously: its replica acknowledges every write before the app is told', () => {
+    const status = expectOk(webstack('status', '--stack', stack), 'status').stdout;
+    assert.match(status, /db-01 mariadb: primary, semi-sync on \(1 replica acknowledging\)/);
+  });
+
   test('one load balancer killed: curl is refused at its address and tries the other, so every request still answers', (t) => {
     try {
       expectOk(webstack('fail', 'lb-01', '--stack', stack), 'fail lb-01');

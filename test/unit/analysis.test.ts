@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { check } from '../../src/analysis/check.ts';
+import { capabilityExpressions } from '../../src/analysis/capabilities.ts';
+import { evaluate, probability } from '../../src/analysis/expr.ts';
 import type { Finding } from '../../src/analysis/finding.ts';
 import { loadDesign } from '../../src/design/load.ts';
 import type { Capability } from '../../src/design/vocabulary.ts';
@@ -39,9 +41,29 @@ describe('check finds what the seeds find, from the flow graph', () => {
     assert.deepEqual(spofs((await reportOf('scaled')).findings), ['write:db-01']);
   });
 
-  it('ha: no finding at all, with TLS end to end', async () => {
+  it('ha: no single point of failure, with TLS end to end; its one finding is the quorum of its database cluster', async () => {
     const r = await reportOf('ha');
-    assert.deepEqual(r.findings, []);
+    assert.deepEqual(spofs(r.findings), []);
+    assert.deepEqual(
+      r.findings.map((f) => [f.category, f.capability, f.hosts]),
+      [['failover', 'write', ['db-01', 'db-02', 'db-03']]],
+    );
+    assert.match(r.findings[0]!.message, /goes on without any one member, but losing 2 at once stops reads and writes/);
+    assert.match(r.findings[0]!.fix, /run 5 members/);
+  });
+
+  it('a Galera cluster serves reads and writes while a majority of its members is up, exactly: any one may go, no two', async () => {
+    const { stack } = await loadDesign('ha');
+    const e = capabilityExpressions(stack);
+    const without = (...hosts: string[]) => (h: string) => !hosts.includes(h);
+    for (const capability of ['read', 'write'] as const) {
+      for (const m of ['db-01', 'db-02', 'db-03']) assert.equal(evaluate(e[capability], without(m)), true, `${capability} without ${m}`);
+      assert.equal(evaluate(e[capability], without('db-01', 'db-03')), false, `${capability} without two members`);
+    }
+    // Each member 99.9%: P(at least two of three) = 3p²(1−p) + p³.
+    const p = 0.999;
+    const quorum = 3 * p * p * (1 - p) + p ** 3;
+    assert.ok(Math.abs(probability(e.write, (h) => (h.startsWith('db-') ? p : 1)) - quorum) < 1e-12);
   });
 
   it('secured: TLS at the edge leaves the hops behind the load balancer in clear, and says so', async () => {
@@ -82,9 +104,13 @@ ${policies}
 `;
   const spofsOf = (policies: string) => spofs(check(designFrom(twoServers(policies)).stack).findings);
 
-  it('automatic database failover removes the primary as a single point of failure', () => {
+  it('a Galera cluster of three removes the primary as a single point of failure', () => {
     assert.deepEqual(spofsOf('  lb: { virtualIp: true }\n  db: { failover: manual }'), ['write:s-01']);
-    assert.deepEqual(spofsOf('  lb: { virtualIp: true }\n  db: { failover: automatic }'), []);
+    const cluster = twoServers('  lb: { virtualIp: true }\n  db: { replication: galera }')
+      .replace('web, app, db-primary', 'web, app, db')
+      .replace('web, app, db-replica', 'web, app, db')
+      .replace('policies:', '  db-03: { roles: [db], networks: [private] }\npolicies:');
+    assert.deepEqual(spofs(check(designFrom(cluster).stack).findings), []);
   });
 
   it('without health checks every backend is needed, since its loss fails a share of requests', () => {
@@ -93,8 +119,8 @@ ${policies}
   });
 
   it('an lb that the record does not point at does not help', () => {
-    const design = twoServers('  db: { failover: automatic }').replace('policies:', 'records:\n  www: lb-01\npolicies:');
-    assert.deepEqual(spofs(check(designFrom(design).stack).findings), ['read:lb-01', 'static:lb-01', 'write:lb-01']);
+    const design = twoServers('  db: { failover: manual }').replace('policies:', 'records:\n  www: lb-01\npolicies:');
+    assert.deepEqual(spofs(check(designFrom(design).stack).findings), ['read:lb-01', 'static:lb-01', 'write:lb-01', 'write:s-01']);
   });
 
   it('analyses the stack’s own dns hosts: one is a single point of failure, two are not', () => {

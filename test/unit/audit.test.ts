@@ -85,6 +85,17 @@ describe('audit holds what answers against the flows', async () => {
     }
   });
 
+  it("passes a Galera member's state-transfer ports closed: they open only while a member joins", async () => {
+    const { stack: ha } = await loadDesign('ha');
+    const to = ha.hosts.find((h) => h.name === 'db-02')!.addresses.private!;
+    const verdicts = judge(ha, planLab(ha, FIXED).unserved, { from: 'db-01', to: 'db-02', address: to, network: 'private' }, { address: to, ports: [{ protocol: 'tcp', port: 4444, state: 'closed' }, { protocol: 'tcp', port: 4567, state: 'open' }, { protocol: 'tcp', port: 4568, state: 'closed' }], rest: 'filtered' });
+    assert.deepEqual(verdicts.map((v) => [v.port, v.verdict]), [[4444, 'pass'], [4567, 'pass'], [4568, 'pass']]);
+    assert.match(verdicts.find((v) => v.port === 4444)!.why, /galera flow: open only while this member receives a copy of the database \(SST\)/);
+    // Group communication closed is a member that is not running: that fails.
+    const down = judge(ha, planLab(ha, FIXED).unserved, { from: 'db-01', to: 'db-02', address: to, network: 'private' }, { address: to, ports: [{ protocol: 'tcp', port: 4567, state: 'closed' }], rest: 'closed' });
+    assert.equal(down.find((v) => v.port === 4567)!.verdict, 'fail');
+  });
+
   it('fails a port that answers without a flow, and names it', () => {
     const scan: Scan = { from: 'server-02', to: 'server-01', address: address('server-01', 'private'), network: 'private' };
     const verdicts = judge(stack, plan.unserved, scan, parseGrepable(GREPABLE)[1]!);

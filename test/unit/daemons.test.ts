@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BLUEPRINTS } from '../../src/blueprints/index.ts';
 import { loadDesign } from '../../src/design/load.ts';
-import { parseSemiSync } from '../../src/daemons/mariadb.ts';
+import { parseGaleraStatus, parseSemiSync } from '../../src/daemons/mariadb.ts';
 import { alertRules, JOBS, renderRules } from '../../src/daemons/prometheus-rules.ts';
 import { planLab } from '../../src/plan/plan.ts';
 import { describeProbe } from '../../src/plan/probe.ts';
@@ -173,21 +173,47 @@ policies:
   });
 
   test("semi-sync replication is MariaDB's own, AFTER_SYNC, with the design's timeout, on both sides of every server; async designs have none of it", async () => {
-    const ha = planLab((await loadDesign('ha')).stack, FIXED);
+    const scaled = planLab((await loadDesign('scaled')).stack, FIXED);
     for (const host of ['db-01', 'db-02']) {
-      const cnf = files(ha, host, 'mariadb').file('my.cnf');
+      const cnf = files(scaled, host, 'mariadb').file('my.cnf');
       assert.match(cnf, /^rpl_semi_sync_master_enabled = ON\nrpl_semi_sync_slave_enabled = ON\nrpl_semi_sync_master_wait_point = AFTER_SYNC\nrpl_semi_sync_master_timeout = 300$/m, host);
     }
     const tuned = planLab(designFrom(`${TWO_TIERS}  db: { replication: semi-sync, semiSyncTimeoutMs: 1000 }\n`.replace('  db-01: { roles: [db-primary], networks: [private] }', '  db-01: { roles: [db-primary], networks: [private] }\n  db-02: { roles: [db-replica], networks: [private] }')).stack, FIXED);
     assert.match(files(tuned, 'db-01', 'mariadb').file('my.cnf'), /^rpl_semi_sync_master_timeout = 1000$/m);
     assert.doesNotMatch(files(planLab((await loadDesign('distributed')).stack, FIXED), 'server-01', 'mariadb').file('my.cnf'), /semi_sync/);
-    assert.ok(!ha.gaps.some((g) => /semi-sync/.test(g)), 'up no longer says semi-sync is not carried out');
+    assert.ok(!scaled.gaps.some((g) => /semi-sync/.test(g)), 'up no longer says semi-sync is not carried out');
   });
 
   test("a semi-sync primary's status says whether it waits for a replica now, and how many acknowledge", () => {
     assert.deepEqual(parseSemiSync('Rpl_semi_sync_master_clients\t1\nRpl_semi_sync_master_status\tON\n'), { on: true, clients: 1 });
     assert.deepEqual(parseSemiSync('Rpl_semi_sync_master_clients\t0\nRpl_semi_sync_master_status\tOFF\n'), { on: false, clients: 0 });
     assert.equal(parseSemiSync(''), null);
+  });
+
+  test("a Galera member's status says whether it is synced in the primary component", () => {
+    const synced = parseGaleraStatus('wsrep_cluster_size\t3\nwsrep_cluster_status\tPrimary\nwsrep_last_committed\t42\nwsrep_local_state_comment\tSynced\nwsrep_ready\tON\n');
+    assert.deepEqual(synced, { state: 'Synced', cluster: 'Primary', size: 3, ready: true, lastCommitted: 42 });
+    const cutOff = parseGaleraStatus('wsrep_cluster_size\t1\nwsrep_cluster_status\tnon-Primary\nwsrep_local_state_comment\tInitialized\nwsrep_ready\tOFF\n');
+    assert.equal(cutOff?.cluster, 'non-Primary');
+    assert.equal(cutOff?.ready, false);
+    assert.equal(parseGaleraStatus(''), null);
+  });
+
+  test('ha: each member joins the other two, by their private addresses, and evicts a silent one within about a second', async () => {
+    const plan = planLab((await loadDesign('ha')).stack, FIXED);
+    const config = files(plan, 'db-02', 'mariadb').file('my.cnf');
+    assert.match(config, /wsrep_cluster_address = gcomm:\/\/10\.71\.128\.16:4567,10\.71\.128\.17:4567,10\.71\.128\.18:4567/);
+    assert.match(config, /wsrep_node_address = 10\.71\.128\.17:4567/);
+    assert.match(config, /evs\.suspect_timeout=PT0\.8S; evs\.inactive_timeout=PT1S/);
+    // TLS end to end: group communication and state transfers too.
+    assert.match(config, /socket\.ssl_cert=/);
+    assert.match(config, /\[sst\]\n#.*\nssl-mode = VERIFY_CA/);
+    // It also answers on the write address, whenever keepalived-db brings it here.
+    assert.match(config, /bind-address = 10\.71\.128\.17,10\.71\.128\.254/);
+    const app = JSON.parse(files(plan, 'app-01', 'app').file('app.json'));
+    assert.deepEqual(app.database.primary, { host: 'db-writer', address: '10.71.128.254', port: 3306 });
+    assert.deepEqual(app.database.replicas.map((r: { host: string }) => r.host), ['db-01', 'db-02', 'db-03']);
+    assert.equal(app.database.cluster, 'galera');
   });
 
   test('each app server writes to the primary and reads from the replica it reaches', async () => {
@@ -264,13 +290,13 @@ describe('Prometheus and the node exporters', () => {
     assert.equal(checked, 3, 'secured and ha (two); scaled does not alert');
     const ha = planLab((await loadDesign('ha')).stack, FIXED);
     const command = (host: string) => ha.daemons.find((d) => d.host === host && d.daemon === 'alertmanager')!.command;
-    assert.ok(command('mon-01').includes('--cluster.listen-address=10.71.128.19:9094'));
-    assert.ok(command('mon-01').includes('--cluster.peer=10.71.128.20:9094'));
-    assert.ok(command('mon-02').includes('--cluster.peer=10.71.128.19:9094'));
+    assert.ok(command('mon-01').includes('--cluster.listen-address=10.71.128.20:9094'));
+    assert.ok(command('mon-01').includes('--cluster.peer=10.71.128.21:9094'));
+    assert.ok(command('mon-02').includes('--cluster.peer=10.71.128.20:9094'));
     const secured = planLab((await loadDesign('secured')).stack, FIXED);
     assert.ok(secured.daemons.find((d) => d.daemon === 'alertmanager')!.command.includes('--cluster.listen-address='), 'alone, it gossips with nobody');
     const prometheus = ha.daemons.find((d) => d.host === 'mon-02' && d.daemon === 'prometheus')!.files[0]!.content;
-    assert.match(prometheus, /targets: \['10\.71\.128\.20:9093', '10\.71\.128\.19:9093'\]/, 'each Prometheus alerts both Alertmanagers, its own first');
+    assert.match(prometheus, /targets: \['10\.71\.128\.21:9093', '10\.71\.128\.20:9093'\]/, 'each Prometheus alerts both Alertmanagers, its own first');
   });
 
   test("a design's own receivers hear every alert but the Watchdog, besides the lab's", () => {
@@ -315,11 +341,11 @@ policies:
     for (const mon of ['mon-01', 'mon-02']) {
       const config = plan.daemons.find((d) => d.host === mon && d.daemon === 'prometheus')!.files[0]!.content;
       assert.match(config, /scrape_interval: 5s/);
-      assert.equal(config.match(/labels: \{ host: [\w-]+ \}/g)!.length, 11 + 2 + 2 + 2 + 2 + 2 + 2 + 1, `${mon}: 11 node exporters, 2 HAProxy, 2 Prometheus, 2 Alertmanagers, 2 apps, 2 nginx and 2 MariaDB exporters, 1 Redis exporter`);
+      assert.equal(config.match(/labels: \{ host: [\w-]+ \}/g)!.length, 12 + 2 + 2 + 2 + 2 + 2 + 3 + 1, `${mon}: 12 node exporters, 2 HAProxy, 2 Prometheus, 2 Alertmanagers, 2 apps, 2 nginx and 3 MariaDB exporters, 1 Redis exporter`);
     }
     const exporter = plan.daemons.find((d) => d.host === 'db-01' && d.daemon === 'node-exporter')!;
     assert.deepEqual(exporter.command.filter((a) => a.startsWith('--web.listen-address')), ['--web.listen-address=10.71.128.16:9100']);
     const own = plan.daemons.find((d) => d.host === 'mon-01' && d.daemon === 'node-exporter')!;
-    assert.deepEqual(own.command.filter((a) => a.startsWith('--web.listen-address')), ['--web.listen-address=127.0.0.1:9100', '--web.listen-address=10.71.128.19:9100']);
+    assert.deepEqual(own.command.filter((a) => a.startsWith('--web.listen-address')), ['--web.listen-address=127.0.0.1:9100', '--web.listen-address=10.71.128.20:9100']);
   });
 });

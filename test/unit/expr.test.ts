@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { capabilityExpressions } from '../../src/analysis/capabilities.ts';
 import { check } from '../../src/analysis/check.ts';
-import { and, evaluate, FALSE, hostsIn, or, probability, TRUE, up, type Expr } from '../../src/analysis/expr.ts';
+import { and, atLeast, evaluate, FALSE, hostsIn, majority, or, probability, TRUE, up, type Expr } from '../../src/analysis/expr.ts';
 import { BLUEPRINTS } from '../../src/blueprints/index.ts';
 import { loadDesign, resolveSource } from '../../src/design/load.ts';
 import { CAPABILITIES } from '../../src/design/vocabulary.ts';
@@ -31,6 +31,34 @@ describe('capability expressions', () => {
     assert.equal(probability(e, p(0.5)), 0.375);
   });
 
+  it('k of n: a majority of three is two, exact in evaluation and probability', () => {
+    const members = ['a', 'b', 'c'].map((h) => up(h, 'db'));
+    const quorum = atLeast(majority(3), members);
+    assert.equal(majority(3), 2);
+    assert.equal(majority(4), 3);
+    assert.equal(evaluate(quorum, (h) => h !== 'a'), true, 'one member down: two of three remain');
+    assert.equal(evaluate(quorum, (h) => h === 'a'), false, 'two members down: no majority');
+    // 3p²(1−p) + p³, with p = 0.9: 0.972.
+    assert.equal(probability(quorum, p(0.9)).toFixed(6), '0.972000');
+    assert.deepEqual(atLeast(1, members), or(...members));
+    assert.deepEqual(atLeast(3, members), and(...members));
+    assert.deepEqual(atLeast(4, members), FALSE);
+  });
+
+  it('k of n over shared sub-expressions matches the sum over every combination of hosts', () => {
+    // Each item shares host z: P = P(z) · P(at least 2 of x, y, w).
+    const items = ['x', 'y', 'w'].map((h) => and(up(h, 'db'), up('z', 'app')));
+    const availability = new Map([['x', 0.8], ['y', 0.7], ['w', 0.6], ['z', 0.9]]);
+    const hosts = [...availability.keys()];
+    let brute = 0;
+    for (let mask = 0; mask < 1 << hosts.length; mask++) {
+      const isUp = (h: string) => (mask & (1 << hosts.indexOf(h))) !== 0;
+      const weight = hosts.reduce((w, h) => w * (isUp(h) ? availability.get(h)! : 1 - availability.get(h)!), 1);
+      if (evaluate(atLeast(2, items), isUp)) brute += weight;
+    }
+    assert.equal(probability(atLeast(2, items), (h) => availability.get(h)!).toFixed(12), brute.toFixed(12));
+  });
+
   it('evaluates with a host (or one of its roles) down', () => {
     const e = and(up('a', 'web'), up('a', 'app'));
     assert.equal(evaluate(e, () => true), true);
@@ -47,7 +75,11 @@ describe('capability expressions', () => {
 /** The former algorithm, kept as the reference: Shannon expansion on the expression tree itself. */
 function shannon(e: Expr, availability: (host: string) => number): number {
   const assign = (x: Expr, host: string, value: boolean): Expr =>
-    x.kind === 'const' ? x : x.kind === 'up' ? (x.host === host ? (value ? TRUE : FALSE) : x) : x.kind === 'and' ? and(...x.items.map((i) => assign(i, host, value))) : or(...x.items.map((i) => assign(i, host, value)));
+    x.kind === 'const' ? x
+    : x.kind === 'up' ? (x.host === host ? (value ? TRUE : FALSE) : x)
+    : x.kind === 'and' ? and(...x.items.map((i) => assign(i, host, value)))
+    : x.kind === 'atLeast' ? atLeast(x.k, x.items.map((i) => assign(i, host, value)))
+    : or(...x.items.map((i) => assign(i, host, value)));
   const go = (x: Expr): number => {
     if (x.kind === 'const') return x.value ? 1 : 0;
     const pivot = hostsIn(x).values().next().value as string;

@@ -71,11 +71,13 @@ describe('a firewall rendered from the flows', () => {
         for (const r of rules) {
           const network = host.interfaces.find((i) => i.name === r.iface)!.network;
           const addressOf = (h: string) => wiring.hosts.find((x) => x.name === h)?.addresses[network];
+          // A virtual IP the other end holds for that role (a database cluster's write address) is that end.
+          const heldBy = (g: (typeof stack.flows)[number], p: string) => stack.virtualIps.some((v) => v.address === p && v.role === g.toRole && v.holders.includes(g.to));
           const flow = stack.flows.find((f) =>
             f.network === network && f.protocol === r.protocol && f.port === r.port &&
             (r.direction === 'in'
               ? f.to === name && (r.peers === null ? f.from === CLIENT : r.peers.every((p) => stack.flows.some((g) => g.to === name && g.port === r.port && addressOf(g.from) === p)))
-              : f.from === name && (r.peers === null ? f.protocol === 'vrrp' : r.peers.every((p) => stack.flows.some((g) => g.from === name && g.port === r.port && addressOf(g.to) === p)))),
+              : f.from === name && (r.peers === null ? f.protocol === 'vrrp' : r.peers.every((p) => stack.flows.some((g) => g.from === name && g.port === r.port && (addressOf(g.to) === p || heldBy(g, p)))))),
           );
           // The exceptions are the internet's: lookups to the lab's managed DNS, which stands for a
           // provider's resolver, and a load balancer's orders to the lab's ACME CA.

@@ -45,9 +45,12 @@ hosts:
     assert.equal(stack.policies.availability, 0.999);
   });
 
-  it('gives two lbs with virtualIp one shared address at the top of the public range', async () => {
+  it('gives two lbs with virtualIp one shared address at the top of the public range, and a Galera cluster its write address at the top of the private one', async () => {
     const { stack } = await loadDesign('ha');
-    assert.deepEqual(stack.virtualIps, [{ address: '203.0.113.158', network: 'public', role: 'lb', holders: ['lb-01', 'lb-02'] }]);
+    assert.deepEqual(stack.virtualIps, [
+      { address: '203.0.113.158', network: 'public', role: 'lb', holders: ['lb-01', 'lb-02'] },
+      { address: '10.71.128.254', network: 'private', role: 'db', holders: ['db-01', 'db-02', 'db-03'] },
+    ]);
     const www = stack.records.find((r) => r.name === 'www')!;
     assert.deepEqual([www.addresses, www.redundancy], [['203.0.113.158'], 'virtual-ip']);
   });

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { describe, it } from 'node:test';
 import { judgeTestssl, type TestsslFinding } from '../../src/audit/tls.ts';
 import { loadDesign } from '../../src/design/load.ts';
 import { parseCertificate } from '../../src/lab/certs.ts';
 import { planLab } from '../../src/plan/plan.ts';
-import { FIXED } from '../helpers.ts';
+import { blueprintFile } from '../../src/blueprints/index.ts';
+import { designFrom, FIXED } from '../helpers.ts';
 
 // TLS at the load balancers: the configs rendered for it, the lab's ACME CA, and how audit and
 // certs read testssl.sh and openssl. The live proof is test/integration/secured.test.ts.
@@ -143,13 +145,23 @@ describe('TLS end to end (ha)', () => {
   });
 
   it('makes MariaDB take TLS only, its users too, and the app and the replica verify the server', async () => {
-    const ha = await planOf('ha');
+    // ha with a primary and a replica instead of its cluster.
+    const source = readFileSync(blueprintFile('ha'), 'utf8')
+      .replace(/  db-01:\n    roles: \[db\]/, '  db-01:\n    roles: [db-primary]')
+      .replace(/  db-02:\n    roles: \[db\]/, '  db-02:\n    roles: [db-replica]')
+      .replace(/  db-03:\n    roles: \[db\]\n    networks: \[private\]\n/, '')
+      .replace('replication: galera\n    failover: automatic', 'replication: semi-sync');
+    const ha = planLab(designFrom(source).stack, FIXED);
     const cnf = fileOf(ha, 'db-01', 'mariadb', 'my.cnf');
     assert.match(cnf, /require_secure_transport = ON/);
     assert.match(cnf, /ssl_cert = \/var\/lib\/webstack\/ha\/volumes\/db-01\/tls\/cert\.pem/);
     assert.match(fileOf(ha, 'db-01', 'mariadb', 'init.sql'), /ALTER USER 'replication'@'%' IDENTIFIED BY '[^']+' REQUIRE SSL;/);
     assert.match(fileOf(ha, 'db-02', 'mariadb', 'replication.sql'), /MASTER_SSL = 1, MASTER_SSL_CA = '\/var\/lib\/webstack\/ha\/volumes\/ca\/ca\.pem', MASTER_SSL_VERIFY_SERVER_CERT = 1/);
     assert.equal(JSON.parse(fileOf(ha, 'app-01', 'app', 'app.json')).database.tlsCa, '/var/lib/webstack/ha/volumes/ca/ca.pem');
+    // A Galera cluster encrypts group communication and state transfers with the same certificates.
+    const cluster = fileOf(await planOf('ha'), 'db-01', 'mariadb', 'my.cnf');
+    assert.match(cluster, /socket\.ssl_ca=\/var\/lib\/webstack\/ha\/volumes\/ca\/ca\.pem; socket\.ssl_cert=\/var\/lib\/webstack\/ha\/volumes\/db-01\/tls\/cert\.pem/);
+    assert.match(cluster, /require_secure_transport = ON/);
     assert.doesNotMatch(fileOf(await planOf('secured'), 'server-01', 'mariadb', 'my.cnf'), /ssl|secure_transport/);
   });
 
@@ -158,11 +170,12 @@ describe('TLS end to end (ha)', () => {
     const script = ha.internalCa!.script.content;
     assert.match(script, /if \[ ! -e \/var\/lib\/webstack\/ha\/volumes\/ca\/ca\.pem \]; then/);
     assert.match(script, /if \[ -e "\$cert" \] && \[ "\$\(cat "\$dir\/names" 2>\/dev\/null\)" = "\$sans" \]; then return; fi/);
-    assert.match(script, /^leaf db-01 'DNS:db-01,IP:10\.71\.128\.16,IP:127\.0\.0\.1' \S+ \S+ mysql$/m);
+    // A member of the database cluster is also reached at the write address it may hold.
+    assert.match(script, /^leaf db-01 'DNS:db-01,IP:10\.71\.128\.16,IP:10\.71\.128\.254,IP:127\.0\.0\.1' \S+ \S+ mysql$/m);
     assert.match(script, /^leaf web-01 'DNS:web-01,IP:10\.71\.128\.12,IP:127\.0\.0\.1' \S+ \S+ root$/m);
     assert.match(script, /^leaf app-01 'DNS:app-01,DNS:app,IP:10\.71\.128\.14,IP:127\.0\.0\.1' \S+ \S+ root$/m);
     assert.equal((await planOf('secured')).internalCa, null);
-    assert.match(script, /^leaf cache-01 'DNS:cache-01,IP:10\.71\.128\.18,IP:127\.0\.0\.1' \S+ \S+ root$/m);
+    assert.match(script, /^leaf cache-01 'DNS:cache-01,IP:10\.71\.128\.19,IP:127\.0\.0\.1' \S+ \S+ root$/m);
     // Every hop is encrypted now, Redis included: no gap left to name.
     assert.ok(!ha.gaps.some((g) => /in clear/.test(g)), ha.gaps.join('\n'));
   });

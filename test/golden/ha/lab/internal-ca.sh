@@ -25,6 +25,7 @@ leaf web-01 'DNS:web-01,IP:10.71.128.12,IP:127.0.0.1' /var/lib/webstack/ha/volum
 leaf web-02 'DNS:web-02,IP:10.71.128.13,IP:127.0.0.1' /var/lib/webstack/ha/volumes/web-02/tls/cert.pem /var/lib/webstack/ha/volumes/web-02/tls/key.pem root
 leaf app-01 'DNS:app-01,DNS:app,IP:10.71.128.14,IP:127.0.0.1' /var/lib/webstack/ha/volumes/app-01/tls/cert.pem /var/lib/webstack/ha/volumes/app-01/tls/key.pem root
 leaf app-02 'DNS:app-02,DNS:app,IP:10.71.128.15,IP:127.0.0.1' /var/lib/webstack/ha/volumes/app-02/tls/cert.pem /var/lib/webstack/ha/volumes/app-02/tls/key.pem root
-leaf db-01 'DNS:db-01,IP:10.71.128.16,IP:127.0.0.1' /var/lib/webstack/ha/volumes/db-01/tls/cert.pem /var/lib/webstack/ha/volumes/db-01/tls/key.pem mysql
-leaf db-02 'DNS:db-02,IP:10.71.128.17,IP:127.0.0.1' /var/lib/webstack/ha/volumes/db-02/tls/cert.pem /var/lib/webstack/ha/volumes/db-02/tls/key.pem mysql
-leaf cache-01 'DNS:cache-01,IP:10.71.128.18,IP:127.0.0.1' /var/lib/webstack/ha/volumes/cache-01/tls/cert.pem /var/lib/webstack/ha/volumes/cache-01/tls/key.pem root
+leaf db-01 'DNS:db-01,IP:10.71.128.16,IP:10.71.128.254,IP:127.0.0.1' /var/lib/webstack/ha/volumes/db-01/tls/cert.pem /var/lib/webstack/ha/volumes/db-01/tls/key.pem mysql
+leaf db-02 'DNS:db-02,IP:10.71.128.17,IP:10.71.128.254,IP:127.0.0.1' /var/lib/webstack/ha/volumes/db-02/tls/cert.pem /var/lib/webstack/ha/volumes/db-02/tls/key.pem mysql
+leaf db-03 'DNS:db-03,IP:10.71.128.18,IP:10.71.128.254,IP:127.0.0.1' /var/lib/webstack/ha/volumes/db-03/tls/cert.pem /var/lib/webstack/ha/volumes/db-03/tls/key.pem mysql
+leaf cache-01 'DNS:cache-01,IP:10.71.128.19,IP:127.0.0.1' /var/lib/webstack/ha/volumes/cache-01/tls/cert.pem /var/lib/webstack/ha/volumes/cache-01/tls/key.pem root

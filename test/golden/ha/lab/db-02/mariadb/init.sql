@@ -1,4 +1,4 @@
-SET sql_log_bin = 0;
+SET SESSION wsrep_on = OFF;
 CREATE DATABASE IF NOT EXISTS foobar CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS 'foobar'@'%' IDENTIFIED BY 'db-password-for-tests';
 ALTER USER 'foobar'@'%' IDENTIFIED BY 'db-password-for-tests' REQUIRE SSL;
