@@ -44,7 +44,7 @@ async function timeToAlert(stack: string, host: string, wanted: (name: string, l
 }
 
 /** Resident memory of every process of each daemon (its process group), in MiB. */
-function memoryByDaemon(stack: string): Map<string, number> {
+export function memoryByDaemon(stack: string): Map<string, number> {
   const status = readStatus(stackPaths(home, stack).daemons);
   const groups = new Map<number, string>((status?.daemons ?? []).flatMap((d) => (d.pid ? [[d.pid, d.daemon] as const] : [])));
   const total = new Map<string, number>();

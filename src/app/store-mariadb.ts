@@ -367,6 +367,9 @@ const CONNECTION_ERRORS = new Set([
   'PROTOCOL_SEQUENCE_TIMEOUT',
   'ER_CON_COUNT_ERROR',
   'ER_SERVER_SHUTDOWN',
+  // A Galera member that lost the cluster while it committed: the others may have the transaction or not.
+  'ER_ERROR_DURING_COMMIT',
+  'ER_QUERY_INTERRUPTED',
 ]);
 
 /** Answers that say the statement took no effect: the database refused it, certainly. */

@@ -223,11 +223,12 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .option('-c, --connections <n>', 'concurrent connections', toInt, LOAD_DEFAULTS.connections)
     .option('--timeout <seconds>', 'a request unanswered after this long has failed', toInt, LOAD_DEFAULTS.timeoutS)
     .option('--closed', 'a closed model: each connection sends its next request as soon as the last is answered, ignoring --rate (how much the stack can take)')
+    .option('--writes', 'each request a POST of a new post, with its own idempotency key (the URL is where posts go: /api/posts)')
     .option('--from <host>', 'the host the load comes from', 'client')
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .option('--json', 'print one JSON object')
-    .action(async (urls: string[], opts: { requests: number; rate: number; connections: number; timeout: number; closed?: boolean; from: string; stack?: string; json?: boolean }) => {
-      const request = { urls, requests: opts.requests, rate: opts.rate, connections: opts.connections, timeoutS: opts.timeout, from: opts.from, ...(opts.closed ? { closed: true } : {}) };
+    .action(async (urls: string[], opts: { requests: number; rate: number; connections: number; timeout: number; closed?: boolean; writes?: boolean; from: string; stack?: string; json?: boolean }) => {
+      const request = { urls, requests: opts.requests, rate: opts.rate, connections: opts.connections, timeoutS: opts.timeout, from: opts.from, ...(opts.closed ? { closed: true } : {}), ...(opts.writes ? { writes: true } : {}) };
       // Bad input is refused before anything else is looked at (exit 2).
       checkLoadInput(request);
       await lab.checkMachine();

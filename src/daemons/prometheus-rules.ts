@@ -67,8 +67,14 @@ function recordingRules(jobs: ReadonlySet<Job>): RecordingRule[] {
   return rules;
 }
 
+/** What the stack's databases are: a primary (with replicas), and the members of a Galera cluster (0 without one). */
+export interface Databases {
+  readonly primary: boolean;
+  readonly clusterMembers: number;
+}
+
 /** The alerts, with `stack` named in each runbook step. */
-export function alertRules(jobs: ReadonlySet<Job>, stack: string, hasPrimary: boolean): AlertRule[] {
+export function alertRules(jobs: ReadonlySet<Job>, stack: string, databases: Databases): AlertRule[] {
   const look = (command: string) => `npx webstack ${command} --stack ${stack}`;
   const rules: AlertRule[] = [
     {
@@ -155,7 +161,7 @@ export function alertRules(jobs: ReadonlySet<Job>, stack: string, hasPrimary: bo
         annotations: { summary: `${ABOUT}: the replica is {{ $value }} s behind its primary`, runbook: look('status') },
       },
     );
-    if (hasPrimary) {
+    if (databases.primary) {
       rules.push({
         alert: 'NoWritablePrimary',
         // The primary is the one database that is not read-only; nothing answering so means no writes.
@@ -164,6 +170,34 @@ export function alertRules(jobs: ReadonlySet<Job>, stack: string, hasPrimary: bo
         labels: { severity: 'page' },
         annotations: { summary: 'no database takes writes: every post a user makes fails', runbook: look('status') },
       });
+    }
+    if (databases.clusterMembers > 0) {
+      rules.push(
+        {
+          alert: 'DatabaseMemberOut',
+          // The members' own view of the cluster: one alert, however many members see it.
+          expr: `max without (host, instance) (mysql_global_status_wsrep_cluster_size{job="mysqld-exporter"}) < ${databases.clusterMembers}`,
+          for: '10s',
+          labels: { severity: 'warning' },
+          annotations: { summary: `the database cluster has {{ $value }} of its ${databases.clusterMembers} members: it goes on, but a majority is all it has left`, runbook: look('status') },
+        },
+        {
+          alert: 'DatabaseMemberNotServing',
+          // Cut off from the majority (cluster status not Primary) or not ready: it refuses reads and writes.
+          expr: 'mysql_global_status_wsrep_cluster_status != 1 or mysql_global_status_wsrep_ready == 0',
+          for: '10s',
+          labels: { severity: 'warning' },
+          annotations: { summary: `${ABOUT}: the member is not in the cluster's primary component, and refuses reads and writes`, runbook: look('status') },
+        },
+        {
+          alert: 'NoWritableDatabase',
+          // No member in a primary component answers: the cluster lost its majority, or every member is gone.
+          expr: 'absent(mysql_global_status_wsrep_cluster_status == 1)',
+          for: '10s',
+          labels: { severity: 'page' },
+          annotations: { summary: 'no member of the database cluster takes writes: every post a user makes fails', runbook: look('status') },
+        },
+      );
     }
   }
   if (jobs.has('node-exporter')) {
@@ -179,11 +213,11 @@ export function alertRules(jobs: ReadonlySet<Job>, stack: string, hasPrimary: bo
 }
 
 /** The rules file, as Prometheus reads it. */
-export function renderRules(jobs: ReadonlySet<Job>, stack: string, hasPrimary: boolean): string {
+export function renderRules(jobs: ReadonlySet<Job>, stack: string, databases: Databases): string {
   const recording = recordingRules(jobs);
   const groups = [
     ...(recording.length > 0 ? [{ name: 'figures', interval: '5s', rules: recording }] : []),
-    { name: 'alerts', interval: '5s', rules: alertRules(jobs, stack, hasPrimary) },
+    { name: 'alerts', interval: '5s', rules: alertRules(jobs, stack, databases) },
   ];
   return stringify({ groups }, { lineWidth: 0 });
 }

@@ -77,7 +77,10 @@ export const prometheus: RunnableDaemon = {
     const configFile = join(paths.config, 'prometheus.yml');
     const rulesFile = join(paths.config, 'rules.yml');
     const alerting = design.policies.monitoring.alerting;
-    const rules = renderRules(new Set([...jobs.keys(), ...(probesUptime(design) ? ['uptime'] : [])]) as Set<Job>, context.topology.stack, design.hosts.some((h) => h.roles.includes('db-primary')));
+    const rules = renderRules(new Set([...jobs.keys(), ...(probesUptime(design) ? ['uptime'] : [])]) as Set<Job>, context.topology.stack, {
+      primary: design.hosts.some((h) => h.roles.includes('db-primary')),
+      clusterMembers: design.hosts.filter((h) => h.roles.includes('db')).length,
+    });
     const config = `${header('#', context, 'prometheus')}
 global:
   scrape_interval: ${SCRAPE_INTERVAL}

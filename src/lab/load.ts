@@ -21,7 +21,7 @@ export async function loadFrom(home: string, stack: string, request: LoadRequest
   const { state, host } = runningHost(home, stack, request.from);
   checkLoadRequest(request, state.networks.map((n) => n.cidr));
 
-  const options: LoadOptions = { urls: request.urls, requests: request.requests, rate: request.rate, connections: request.connections, timeoutS: request.timeoutS, ...(request.newConnections ? { newConnections: true } : {}), ...(request.closed ? { closed: true } : {}), ...(request.timeline ? { timeline: true } : {}) };
+  const options: LoadOptions = { urls: request.urls, requests: request.requests, rate: request.rate, connections: request.connections, timeoutS: request.timeoutS, ...(request.newConnections ? { newConnections: true } : {}), ...(request.closed ? { closed: true } : {}), ...(request.timeline ? { timeline: true } : {}), ...(request.writes ? { writes: true } : {}) };
   const budgetMs = (request.requests / request.rate + request.timeoutS + 30) * 1000;
   const run = await target.run(host.namespace, [...programCommand(process.execPath, REPO_ROOT, 'load/main'), JSON.stringify(options)], { allowFailure: true, timeoutMs: budgetMs });
   if (run.exitCode !== 0) {

@@ -82,7 +82,14 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
   const timeoutMs = options.timeoutS * 1000;
   const intervalMs = 1000 / options.rate;
 
-  const one = (url: URL, dueAt: number): Promise<{ outcome: Outcome; latencyMs: number }> =>
+  // One run's writes are told apart from another's by their keys.
+  const runId = `load-${Date.now().toString(36)}-${process.pid}`;
+  const write = (i: number) => {
+    const body = JSON.stringify({ author: 'load', body: `write ${i} of ${runId}` });
+    return { body, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'idempotency-key': `${runId}-${i}` } };
+  };
+
+  const one = (url: URL, dueAt: number, i: number): Promise<{ outcome: Outcome; latencyMs: number }> =>
     new Promise((resolve) => {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
@@ -92,7 +99,9 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
         clearTimeout(timer);
         resolve({ outcome, latencyMs: performance.now() - dueAt });
       };
-      const req = send(url, { agent, method: 'GET', headers: keepAlive ? {} : { connection: 'close' } }, (res: IncomingMessage) => {
+      const posted = options.writes ? write(i) : null;
+      const headers = { ...(keepAlive ? {} : { connection: 'close' }), ...posted?.headers };
+      const req = send(url, { agent, method: posted ? 'POST' : 'GET', headers }, (res: IncomingMessage) => {
         res.on('data', () => undefined);
         res.on('end', () => finish({ kind: 'answer', status: res.statusCode ?? 0 }));
         res.on('error', () => finish({ kind: 'error' }));
@@ -103,7 +112,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
         req.destroy();
       }, Math.max(0, dueAt + timeoutMs - performance.now()));
       req.on('error', () => finish({ kind: 'error' }));
-      req.end();
+      req.end(posted?.body);
     });
 
   const started = performance.now();
@@ -115,7 +124,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
       dueTimes[i] = started + i * intervalMs;
       const wait = dueTimes[i]! - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      pending.push(one(urls[i % urls.length]!, dueTimes[i]!));
+      pending.push(one(urls[i % urls.length]!, dueTimes[i]!, i));
     }
     return Promise.all(pending);
   };
@@ -126,7 +135,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
     const connection = async () => {
       for (let i = next++; i < options.requests; i = next++) {
         dueTimes[i] = performance.now();
-        done[i] = await one(urls[i % urls.length]!, dueTimes[i]!);
+        done[i] = await one(urls[i % urls.length]!, dueTimes[i]!, i);
       }
     };
     await Promise.all(Array.from({ length: maxSockets }, connection));

@@ -20,6 +20,11 @@ export interface LoadOptions {
   readonly closed?: boolean;
   /** Return every request's fate too, in the order they were due: what a failover window is measured from. */
   readonly timeline?: boolean;
+  /**
+   * Each request a write instead: a POST of a new post (JSON) to the URL, with an idempotency key of
+   * its own, so that a write is stored once however the stack retries it. 201 is its success.
+   */
+  readonly writes?: boolean;
 }
 
 /** One request of a run: when it was due (ms since the epoch), how long it took, and whether it failed. */

@@ -323,10 +323,10 @@ policies:
   test('promtool finds each alert firing on the series that mean it, and silent on healthy ones', { skip: spawnSync('promtool', ['--version']).error ? 'promtool is not installed' : false }, async () => {
     const tests = readFileSync(join(import.meta.dirname, '..', 'prometheus', 'rules.test.yml'), 'utf8');
     // Every alert there is has a case, firing.
-    for (const rule of alertRules(new Set(JOBS), 'secured', true)) assert.match(tests, new RegExp(`alertname: ${rule.alert}\\n\\s+exp_alerts:\\n\\s+- exp_labels`), rule.alert);
+    for (const rule of alertRules(new Set(JOBS), 'secured', { primary: true, clusterMembers: 3 })) assert.match(tests, new RegExp(`alertname: ${rule.alert}\\n\\s+exp_alerts:\\n\\s+- exp_labels`), rule.alert);
     const dir = mkdtempSync(join(tmpdir(), 'rules-'));
     try {
-      writeFileSync(join(dir, 'rules.yml'), renderRules(new Set(JOBS), 'secured', true));
+      writeFileSync(join(dir, 'rules.yml'), renderRules(new Set(JOBS), 'secured', { primary: true, clusterMembers: 3 }));
       writeFileSync(join(dir, 'tests.yml'), tests);
       const run = spawnSync('promtool', ['test', 'rules', join(dir, 'tests.yml')], { encoding: 'utf8' });
       assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);

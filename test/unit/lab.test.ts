@@ -242,6 +242,30 @@ describe('the load generator: an open model, one operation per request, latency 
     return { url: (path = '/') => `http://127.0.0.1:${port}${path}`, close: () => (server.closeAllConnections(), server.close()) };
   }
 
+  test('with writes, each request is a POST of a new post with an idempotency key of its own', async () => {
+    const seen: { method: string; key: string; type: string; body: { author: string; body: string } }[] = [];
+    const server = await serve((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        seen.push({ method: req.method!, key: String(req.headers['idempotency-key']), type: String(req.headers['content-type']), body: JSON.parse(body) });
+        res.statusCode = 201;
+        res.end('{}');
+      });
+    });
+    try {
+      const result = await generateLoad({ urls: [server.url('/api/posts')], requests: 12, rate: 200, connections: 3, timeoutS: 5, writes: true });
+      assert.deepEqual(result.statuses, { '201': 12 });
+      assert.equal(result.failed, 0);
+      assert.deepEqual([...new Set(seen.map((s) => `${s.method} ${s.type}`))], ['POST application/json']);
+      assert.equal(new Set(seen.map((s) => s.key)).size, 12, 'every write has its own key');
+      assert.equal(new Set(seen.map((s) => s.body.body)).size, 12, 'and its own text');
+      assert.ok(seen.every((s) => s.body.author === 'load'));
+    } finally {
+      server.close();
+    }
+  });
+
   test('counts answers by status, counts 400 and above and unanswered requests as failed, and measures its own rate', async () => {
     const server = await serve((req, res) => {
       res.statusCode = req.url === '/down' ? 503 : 200;
