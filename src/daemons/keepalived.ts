@@ -31,8 +31,8 @@ interface VirtualIpKeeper {
   readonly title: string;
   readonly role: Role;
   readonly after: readonly string[];
-  /** The vrrp_script a holder must pass to hold the address, named `check`. */
-  readonly check: (context: DaemonContext) => { readonly section: string; readonly files: readonly RenderedFile[] };
+  /** What a holder must pass to hold the address, named `check`: a vrrp_script keepalived runs, or a track_file another process writes. */
+  readonly check: (context: DaemonContext) => { readonly kind: 'script' | 'file'; readonly section: string; readonly files: readonly RenderedFile[] };
 }
 
 /** A keepalived daemon for the virtual IPs of one role: VRRP between their holders, with its own health check. */
@@ -69,7 +69,7 @@ export function virtualIpKeeper(keeper: VirtualIpKeeper): RunnableDaemon {
     unicast_peer {
 ${peers.map((p) => `        ${p}`).join('\n')}
     }
-    track_script {
+    track_${check.kind} {
         check
     }
     virtual_ipaddress {
@@ -127,6 +127,7 @@ export const keepalived = virtualIpKeeper({
   after: ['haproxy'],
   // A live host whose HAProxy is dead or frozen gives the address up too.
   check: (context) => ({
+    kind: 'script',
     section: `vrrp_script check {
     script "/usr/bin/curl -sf --max-time 0.5 -o /dev/null http://${statsAddresses(context)[0]}:${PORTS.haproxyStats}/stats"
     interval ${CHECK_INTERVAL_S}

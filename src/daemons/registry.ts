@@ -5,6 +5,7 @@ import { dns } from './dns.ts';
 import { haproxy } from './haproxy.ts';
 import { keepalived } from './keepalived.ts';
 import { keepalivedDb } from './keepalived-db.ts';
+import { memberCheck } from './member-check.ts';
 import { mariadb } from './mariadb.ts';
 import { nginx } from './nginx.ts';
 import { pebble } from './pebble.ts';
@@ -25,7 +26,7 @@ import type { Daemon, RunnableDaemon } from './types.ts';
 // install script's package list, the port table, the plan, `status`) reads it from here.
 // The order is the order of a host's listeners and of its daemons in the plan.
 
-const daemons: Daemon[] = [nodeExporter, rsyslog, dns, pebble, mariadb, keepalivedDb, mysqldExporter, app, nginx, nginxExporter, haproxy, keepalived, redis, redisExporter, blackboxExporter, uptimeRelay, alertReceiver, alertmanager, prometheus];
+const daemons: Daemon[] = [nodeExporter, rsyslog, dns, pebble, mariadb, memberCheck, keepalivedDb, mysqldExporter, app, nginx, nginxExporter, haproxy, keepalived, redis, redisExporter, blackboxExporter, uptimeRelay, alertReceiver, alertmanager, prometheus];
 
 export function allDaemons(): readonly Daemon[] {
   return daemons;
