@@ -39,24 +39,24 @@ interface VirtualIpKeeper {
 export function virtualIpKeeper(keeper: VirtualIpKeeper): RunnableDaemon {
   const vipsOf = (host: LabHost, vips: readonly VirtualIp[]) => vips.filter((v) => v.role === keeper.role && v.holders.includes(host.name));
   const daemon: RunnableDaemon = {
-  name: keeper.name,
-  title: keeper.title,
-  programs: { keepalived: 'keepalived' },
-  // VRRP is IP protocol 112, not a port: its flows come from the virtual IPs (flows.ts).
-  listens: () => [],
-  runsOn: (host, design) => vipsOf(host, design.virtualIps).length > 0,
-  after: keeper.after,
-  render(context) {
-    const { paths, host, design, topology } = context;
-    const vips = vipsOf(host, design.virtualIps);
-    const check = keeper.check(context);
-    const interfaceOn = (network: string) => host.interfaces.find((i) => i.network === network)!;
-    const instances = vips.map((vip) => {
-      const advert = design.flows.find((f) => f.from === host.name && f.purpose === 'vrrp' && f.network !== null)?.network ?? vip.network;
-      const own = interfaceOn(advert);
-      const peers = vip.holders.filter((h) => h !== host.name).map((h) => topology.hosts.find((x) => x.name === h)!.addresses[advert]!);
-      const target = interfaceOn(vip.network);
-      return `vrrp_instance ${vip.role}_${routerId(design.virtualIps, vip)} {
+    name: keeper.name,
+    title: keeper.title,
+    programs: { keepalived: 'keepalived' },
+    // VRRP is IP protocol 112, not a port: its flows come from the virtual IPs (flows.ts).
+    listens: () => [],
+    runsOn: (host, design) => vipsOf(host, design.virtualIps).length > 0,
+    after: keeper.after,
+    render(context) {
+      const { paths, host, design, topology } = context;
+      const vips = vipsOf(host, design.virtualIps);
+      const check = keeper.check(context);
+      const interfaceOn = (network: string) => host.interfaces.find((i) => i.network === network)!;
+      const instances = vips.map((vip) => {
+        const advert = design.flows.find((f) => f.from === host.name && f.purpose === 'vrrp' && f.network !== null)?.network ?? vip.network;
+        const own = interfaceOn(advert);
+        const peers = vip.holders.filter((h) => h !== host.name).map((h) => topology.hosts.find((x) => x.name === h)!.addresses[advert]!);
+        const target = interfaceOn(vip.network);
+        return `vrrp_instance ${vip.role}_${routerId(design.virtualIps, vip)} {
     # Every holder starts as a backup; the highest priority that advertises holds the address,
     # and keeps it until it fails, even when a higher priority comes back.
     state BACKUP
@@ -76,9 +76,9 @@ ${peers.map((p) => `        ${p}`).join('\n')}
         ${vip.address}/${target.prefix} dev ${target.name}
     }
 }`;
-    });
-    const configFile = join(paths.config, 'keepalived.conf');
-    const config = `${header('#', context, keeper.name)}
+      });
+      const configFile = join(paths.config, 'keepalived.conf');
+      const config = `${header('#', context, keeper.name)}
 global_defs {
     router_id ${host.name}
     vrrp_version 3
@@ -89,33 +89,33 @@ global_defs {
 ${check.section}
 ${instances.join('\n\n')}
 `;
-    const vrrpPid = join(paths.run, 'vrrp.pid');
-    return {
-      daemon: keeper.name,
-      host: host.name,
-      namespace: host.namespace,
-      after: keeper.after,
-      command: ['keepalived', '--dont-fork', '--log-console', '--log-detail', '--vrrp', '--use-file', configFile, '--pid', join(paths.run, 'keepalived.pid'), '--vrrp_pid', vrrpPid],
-      files: [{ path: configFile, content: config, mode: 0o644 }, ...check.files],
-      dirs: [{ path: paths.run }],
-      copies: [],
-      validate: [['keepalived', '--config-test', '--use-file', staged(configFile)]],
-      reload: { signal: 'SIGHUP' },
-      // Ready once its VRRP process runs; which holder has the address is VRRP's business.
-      readiness: { kind: 'exec', argv: ['test', '-s', vrrpPid], what: `keepalived's VRRP process (${vrrpPid})` },
-      readinessTimeoutMs: 10_000,
-      log: paths.log,
+      const vrrpPid = join(paths.run, 'vrrp.pid');
+      return {
+        daemon: keeper.name,
+        host: host.name,
+        namespace: host.namespace,
+        after: keeper.after,
+        command: ['keepalived', '--dont-fork', '--log-console', '--log-detail', '--vrrp', '--use-file', configFile, '--pid', join(paths.run, 'keepalived.pid'), '--vrrp_pid', vrrpPid],
+        files: [{ path: configFile, content: config, mode: 0o644 }, ...check.files],
+        dirs: [{ path: paths.run }],
+        copies: [],
+        validate: [['keepalived', '--config-test', '--use-file', staged(configFile)]],
+        reload: { signal: 'SIGHUP' },
+        // Ready once its VRRP process runs; which holder has the address is VRRP's business.
+        readiness: { kind: 'exec', argv: ['test', '-s', vrrpPid], what: `keepalived's VRRP process (${vrrpPid})` },
+        readinessTimeoutMs: 10_000,
+        log: paths.log,
+      };
+    },
+    async observe(spec, run) {
+      const { exitCode, stdout } = await run(['ip', '-4', '-o', 'addr', 'show'], 3_000);
+      if (exitCode !== 0) return null;
+      const config = spec.files[0]!.content;
+      const addresses = [...config.matchAll(/^\s+(\d+\.\d+\.\d+\.\d+)\/\d+ dev/gm)].map((m) => m[1]!);
+      const held = addresses.filter((a) => stdout.includes(` ${a}/`));
+      return { details: { virtualIps: addresses, holds: held }, summary: held.length ? `holds ${held.join(', ')} (master)` : `standing by for ${addresses.join(', ')} (backup)` } satisfies Observation;
+    },
     };
-  },
-  async observe(spec, run) {
-    const { exitCode, stdout } = await run(['ip', '-4', '-o', 'addr', 'show'], 3_000);
-    if (exitCode !== 0) return null;
-    const config = spec.files[0]!.content;
-    const addresses = [...config.matchAll(/^\s+(\d+\.\d+\.\d+\.\d+)\/\d+ dev/gm)].map((m) => m[1]!);
-    const held = addresses.filter((a) => stdout.includes(` ${a}/`));
-    return { details: { virtualIps: addresses, holds: held }, summary: held.length ? `holds ${held.join(', ')} (master)` : `standing by for ${addresses.join(', ')} (backup)` } satisfies Observation;
-  },
-  };
   return daemon;
 }
 
