@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { blueprintFile } from '../src/blueprints/index.ts';
+import { GALERA_STATUS_SQL, parseGaleraStatus } from '../src/daemons/mariadb.ts';
 import { loadDesign, resolveSource } from '../src/design/load.ts';
 import type { ResolvedStack } from '../src/design/types.ts';
 import { down } from '../src/lab/down.ts';
@@ -34,28 +35,27 @@ const WRITE_ADDRESS = '10.71.128.254';
 const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const HOWS = ['kill', 'freeze', 'cut'] as const;
 
-/** The load generator's posts each member holds. */
-async function loadPosts(): Promise<number[]> {
+/** What each member answers to `sql`, over its socket ('' from a member that does not answer). */
+function askEveryMember(sql: string): Promise<string[]> {
   return Promise.all(
     MEMBERS.map(async (member) => {
       const socket = join(stackPaths(home, STACK).run, member, 'mariadb', 'mysqld.sock');
-      const { stdout } = await namespaceTarget.run(`${STACK}-${member}`, ['mariadb', '-S', socket, '-N', '-e', "SELECT COUNT(*) FROM foobar.posts WHERE author = 'load'"]);
-      return Number(stdout.trim());
+      const { stdout } = await namespaceTarget.run(`${STACK}-${member}`, ['mariadb', '-S', socket, '-N', '-e', sql], { allowFailure: true });
+      return stdout.trim();
     }),
   );
+}
+
+/** The load generator's posts each member holds. */
+async function loadPosts(): Promise<number[]> {
+  return (await askEveryMember("SELECT COUNT(*) FROM foobar.posts WHERE author = 'load'")).map(Number);
 }
 
 /** Until every member is synced in a primary component of all of them. */
 async function clusterWhole(): Promise<void> {
   for (const started = Date.now(); Date.now() - started < 60_000; await sleep(500)) {
-    const views = await Promise.all(
-      MEMBERS.map(async (member) => {
-        const socket = join(stackPaths(home, STACK).run, member, 'mariadb', 'mysqld.sock');
-        const { stdout } = await namespaceTarget.run(`${STACK}-${member}`, ['mariadb', '-S', socket, '-N', '-e', 'SHOW STATUS WHERE Variable_name IN ("wsrep_cluster_size", "wsrep_local_state_comment")'], { allowFailure: true });
-        return stdout;
-      }),
-    );
-    if (views.every((v) => v.includes(`wsrep_cluster_size\t${MEMBERS.length}`) && v.includes('Synced'))) return;
+    const members = (await askEveryMember(GALERA_STATUS_SQL)).map(parseGaleraStatus);
+    if (members.every((m) => m?.state === 'Synced' && m.cluster === 'Primary' && m.size === MEMBERS.length)) return;
   }
   throw new Error('the cluster did not come back whole within a minute');
 }

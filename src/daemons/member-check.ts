@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { GALERA_STATUS_SQL } from './mariadb.ts';
 import { header, type RunnableDaemon } from './types.ts';
 
 // Whether this member of a Galera cluster may hold the cluster's write address, checked five times
@@ -45,7 +46,7 @@ while :; do
   previous=$now
   verdict=1
   if (( now >= held_until )); then
-    status=$(timeout 0.8 mariadb --defaults-file=${myCnf} -N -B -e "SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_status', 'wsrep_local_state_comment', 'wsrep_ready')" 2>/dev/null)
+    status=$(timeout 0.8 mariadb --defaults-file=${myCnf} -N -B -e "${GALERA_STATUS_SQL}" 2>/dev/null)
     if grep -qx $'wsrep_cluster_status\\tPrimary' <<<"$status" && grep -qxE $'wsrep_local_state_comment\\t(Synced|Donor/Desynced)' <<<"$status" && grep -qx $'wsrep_ready\\tON' <<<"$status"; then verdict=0; fi
   fi
   if [[ $verdict != "$last" ]]; then

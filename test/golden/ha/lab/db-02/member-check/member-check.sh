@@ -14,7 +14,7 @@ while :; do
   previous=$now
   verdict=1
   if (( now >= held_until )); then
-    status=$(timeout 0.8 mariadb --defaults-file=/var/lib/webstack/ha/config/db-02/mariadb/my.cnf -N -B -e "SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_status', 'wsrep_local_state_comment', 'wsrep_ready')" 2>/dev/null)
+    status=$(timeout 0.8 mariadb --defaults-file=/var/lib/webstack/ha/config/db-02/mariadb/my.cnf -N -B -e "SHOW STATUS WHERE Variable_name IN ('wsrep_local_state_comment', 'wsrep_cluster_status', 'wsrep_cluster_size', 'wsrep_ready', 'wsrep_last_committed')" 2>/dev/null)
     if grep -qx $'wsrep_cluster_status\tPrimary' <<<"$status" && grep -qxE $'wsrep_local_state_comment\t(Synced|Donor/Desynced)' <<<"$status" && grep -qx $'wsrep_ready\tON' <<<"$status"; then verdict=0; fi
   fi
   if [[ $verdict != "$last" ]]; then
