@@ -85,10 +85,8 @@ export function scansOf(design: ResolvedStack): Scan[] {
  * pending when the lab does not serve it yet, and fails otherwise.
  */
 export function judge(design: ResolvedStack, unserved: readonly Unserved[], scan: Scan, scanned: ScannedHost): PortVerdict[] {
-  const listenersOf = (name: string) => {
-    const host = design.hosts.find((h) => h.name === name);
-    return host ? hostListeners(host.roles, listenerOptions(design.policies, design.app.port, host.monitored)) : [];
-  };
+  const target = design.hosts.find((h) => h.name === scan.to);
+  const listeners = target ? hostListeners(target.roles, listenerOptions(design.policies, design.app.port, target.monitored)) : [];
   const stateOf = (protocol: 'tcp' | 'udp', port: number): PortState => scanned.ports.find((p) => p.protocol === protocol && p.port === port)?.state ?? scanned.rest ?? 'filtered';
   const flows = design.flows.filter((f) => f.from === scan.from && f.to === scan.to && f.network === scan.network && (f.protocol === 'tcp' || (f.protocol === 'udp' && (SCANNED.udp as readonly number[]).includes(f.port))));
   const expected = new Map<string, { protocol: 'tcp' | 'udp'; port: number; purposes: string[] }>();
@@ -105,7 +103,7 @@ export function judge(design: ResolvedStack, unserved: readonly Unserved[], scan
     if (state === 'open') verdicts.push({ protocol, port, state, verdict: 'pass', why: flow });
     else if (state === 'closed') {
       const pending = unserved.find((u) => u.host === scan.to && u.protocol === protocol && u.port === port);
-      const onDemand = listenersOf(scan.to).find((l) => l.protocol === protocol && l.port === port)?.onDemand;
+      const onDemand = listeners.find((l) => l.protocol === protocol && l.port === port)?.onDemand;
       if (onDemand) verdicts.push({ protocol, port, state, verdict: 'pass', why: `${flow}: ${onDemand}` });
       else verdicts.push({ protocol, port, state, verdict: pending ? 'pending' : 'fail', why: pending ? `${flow}: ${pending.why}` : `${flow}: let through, but nothing listens` });
     } else verdicts.push({ protocol, port, state, verdict: 'fail', why: `${flow} is blocked` });

@@ -3,7 +3,8 @@ import { PORTS } from '../design/ports.ts';
 import { bindAddresses, isMonitored, targetsOf } from './listeners.ts';
 import { endToEnd, hostCertificate, internalCaFile } from '../plan/internal-ca.ts';
 import { isDatabaseRole } from '../design/vocabulary.ts';
-import type { ResolvedStack } from '../design/types.ts';
+import type { ResolvedStack, VirtualIp } from '../design/types.ts';
+import type { DaemonPaths } from '../plan/paths.ts';
 import { header, listener, type DaemonContext, type DaemonSpec, type Observation, type RenderedFile, type RunnableDaemon } from './types.ts';
 
 // MariaDB, Debian's MySQL: its own data directory per host (a volume, kept by `down`), created by
@@ -23,6 +24,11 @@ const REPLICA_NET_TIMEOUT_S = 10;
 const GALERA_PROVIDER = '/usr/lib/galera/libgalera_smm.so';
 /** How long a replica has to connect to its primary and run both threads before `up` fails. */
 const REPLICATION_START_MS = 60_000;
+
+/** Where a server keeps its databases, inside its volume. */
+export function mariadbDataDir(paths: Pick<DaemonPaths, 'data'>): string {
+  return join(paths.data, 'data');
+}
 
 export const mariadb: RunnableDaemon = {
   name: 'mariadb',
@@ -60,7 +66,7 @@ export const mariadb: RunnableDaemon = {
     // A cluster member also answers on the write address whenever it holds it.
     const writer = role === 'db' ? writerAddress(design) : null;
     const addresses = [...(binds.length > 0 ? binds : ['127.0.0.1']), ...(writer ? [writer] : [])];
-    const dataDir = join(paths.data, 'data');
+    const dataDir = mariadbDataDir(paths);
     const serverId = design.hosts.findIndex((h) => h.name === host.name) + 1;
     const initFile = join(paths.config, 'init.sql');
     const myCnf = join(paths.config, 'my.cnf');
@@ -209,9 +215,14 @@ socket = ${join(paths.run, 'mysqld.sock')}
   },
 };
 
+/** `mariadb -N -e 'SHOW STATUS …'` output (a name and a value, tab-separated, a line each), by name. */
+function statusValues(output: string): Record<string, string> {
+  return Object.fromEntries(output.trim().split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string]));
+}
+
 /** A semi-sync primary's state, from SHOW STATUS (tab-separated name and value); null when it is not semi-sync. */
 export function parseSemiSync(output: string): { on: boolean; clients: number } | null {
-  const values = Object.fromEntries(output.trim().split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string]));
+  const values = statusValues(output);
   if (!('Rpl_semi_sync_master_status' in values)) return null;
   return { on: values.Rpl_semi_sync_master_status === 'ON', clients: Number(values.Rpl_semi_sync_master_clients ?? 0) };
 }
@@ -320,11 +331,15 @@ export const WRITER_NAME = 'db-writer';
 
 /** The cluster's write address, when the design has a Galera cluster. */
 export function writerAddress(design: ResolvedStack): string | null {
-  return design.virtualIps.find((v) => v.role === 'db')?.address ?? null;
+  return writerVip(design)?.address ?? null;
+}
+
+function writerVip(design: ResolvedStack): VirtualIp | undefined {
+  return design.virtualIps.find((v) => v.role === 'db');
 }
 
 function members(design: ResolvedStack): { host: string; address: string }[] {
-  const vip = design.virtualIps.find((v) => v.role === 'db');
+  const vip = writerVip(design);
   return design.hosts.filter((h) => h.roles.includes('db')).map((h) => ({ host: h.name, address: vip ? h.addresses[vip.network]! : Object.values(h.addresses)[0]! }));
 }
 
@@ -427,7 +442,7 @@ export interface GaleraStatus {
 
 /** A member's state from SHOW STATUS (tab-separated name and value); null when it is no Galera member. */
 export function parseGaleraStatus(output: string): GaleraStatus | null {
-  const values = Object.fromEntries(output.trim().split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string]));
+  const values = statusValues(output);
   if (!('wsrep_cluster_status' in values)) return null;
   return {
     state: values.wsrep_local_state_comment ?? '?',

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { BOOTSTRAP_MARKER, galeraMember } from '../daemons/mariadb.ts';
+import { BOOTSTRAP_MARKER, galeraMember, mariadbDataDir } from '../daemons/mariadb.ts';
 import type { DaemonSpec } from '../daemons/types.ts';
 import { daemonPaths } from '../plan/paths.ts';
 import type { LabPlan } from '../plan/plan.ts';
@@ -72,7 +72,7 @@ export async function prepareGalera(plan: LabPlan, target: Target, say: (line: s
 }
 
 async function positionOf(spec: DaemonSpec, plan: LabPlan, target: Target): Promise<MemberPosition> {
-  const dataDir = join(daemonPaths(plan.paths, spec.host, 'mariadb').data, 'data');
+  const dataDir = mariadbDataDir(daemonPaths(plan.paths, spec.host, 'mariadb'));
   const grastate = await target.run(spec.namespace, ['cat', join(dataDir, 'grastate.dat')], { allowFailure: true });
   const state = grastate.exitCode === 0 ? parseGrastate(grastate.stdout) : null;
   if (!state) return { host: spec.host, fresh: true, uuid: null, seqno: null, safeToBootstrap: false };
