@@ -15,6 +15,10 @@ export const AppConfigSchema = z.strictObject({
   siteName: z.string().min(1),
   secret: z.string().min(16),
   database: z.strictObject({
+    /**
+     * Where writes go. Without a cluster, where they go first: the app writes to whichever server
+     * is writable (read_only off), which after `webstack promote` is one of `replicas`.
+     */
     primary: Endpoint,
     /** Where reads go first; empty when the design has no replica. */
     replicas: z.array(Endpoint),

@@ -7,6 +7,8 @@ import { readOrder, type SourceHealth } from './routing.ts';
 // Posts in MariaDB, split between a primary (every write) and its replicas (reads, see
 // routing.ts). A monitor checks every database twice a second: whether it answers, and how far
 // each replica lags, so that requests go where an answer is likely rather than discover it.
+// Without a cluster, the primary is whichever server is writable (read_only off): after
+// `webstack promote`, writes follow the promoted replica with no restart and no new config.
 // Every call has a deadline and a connection that misses it is destroyed, so a frozen database
 // costs a fallback, not a hung request. The app owns its schema: migrations run on the primary at
 // start, under a lock, so several app servers starting at once migrate exactly once.
@@ -46,6 +48,8 @@ export const MIGRATIONS: readonly string[] = [
 ];
 
 const MONITOR_EVERY_MS = 500;
+/** How often a write that met a read-only primary looks for the writable one. */
+const WRITER_POLL_MS = 50;
 /** Connections to each database per app server. */
 const POOL_SIZE = 10;
 
@@ -58,9 +62,10 @@ interface PostRow extends RowDataPacket {
 
 interface Source {
   readonly endpoint: DatabaseEndpoint;
-  readonly role: 'primary' | 'replica';
   readonly pool: Pool;
   answering: boolean;
+  /** Whether it takes writes (read_only off), at its last check; null before the first, and in a cluster. */
+  writable: boolean | null;
   lagSeconds: number | null;
   tlsCipher: string | null;
   /** Connections of its pool this server's requests hold now: at POOL_SIZE, a new request waits for one. */
@@ -69,30 +74,59 @@ interface Source {
 
 export class MariaDbStore implements PostStore {
   private readonly sources: Source[];
+  /** Where writes go: the write address of a cluster, else the writable server (sources[0] until one is found). */
+  private primary: Source;
   private monitoring = false;
   private monitorTimer: NodeJS.Timeout | null = null;
+  /** One round of checks under way, which writes that met a read-only server wait on together. */
+  private round: Promise<void> | null = null;
 
   constructor(private readonly settings: DatabaseSettings) {
-    const source = (endpoint: DatabaseEndpoint, role: Source['role']): Source => ({ endpoint, role, pool: createPool(poolOptions(settings, endpoint)), answering: true, lagSeconds: null, tlsCipher: null, inUse: 0 });
-    this.sources = [source(settings.primary, 'primary'), ...settings.replicas.map((r) => source(r, 'replica'))];
+    const source = (endpoint: DatabaseEndpoint): Source => ({ endpoint, pool: createPool(poolOptions(settings, endpoint)), answering: true, writable: null, lagSeconds: null, tlsCipher: null, inUse: 0 });
+    this.sources = [settings.primary, ...settings.replicas].map(source);
+    this.primary = this.sources[0]!;
   }
 
-  private get primary(): Source {
-    return this.sources[0]!;
+  private roleOf(source: Source): SourceHealth['role'] {
+    return source === this.primary ? 'primary' : 'replica';
   }
 
   /** Checks every database now and then every MONITOR_EVERY_MS, until close(). */
   startMonitoring(): void {
     this.monitoring = true;
     const loop = async () => {
-      await Promise.all(this.sources.map((s) => this.check(s)));
+      await this.checkAll();
       if (this.monitoring) this.monitorTimer = setTimeout(() => void loop(), MONITOR_EVERY_MS);
     };
     void loop();
   }
 
+  /** Every database checked once, and the writable one made the primary; concurrent callers share the round. */
+  private checkAll(): Promise<void> {
+    this.round ??= Promise.all(this.sources.map((s) => this.check(s))).then(() => {
+      this.round = null;
+      if (!this.settings.cluster) this.primary = this.sources[chooseWriter(this.sources, this.sources.indexOf(this.primary))]!;
+    });
+    return this.round;
+  }
+
+  /**
+   * After the primary refused a write as read-only (a switchover under way): checks the servers
+   * until one is writable or the deadline is near. Whether a writable primary was found.
+   */
+  private async awaitWriter(deadline: number): Promise<boolean> {
+    for (;;) {
+      await this.checkAll();
+      if (this.primary.writable) return true;
+      if (Date.now() + WRITER_POLL_MS > deadline) return false;
+      await sleep(WRITER_POLL_MS);
+    }
+  }
+
   /** Brings the primary's schema up to date; returns how many migrations ran. */
   async migrate(): Promise<number> {
+    // Find the writable server first: the migrations are writes.
+    if (!this.settings.cluster) await this.checkAll();
     const connection = await this.primary.pool.getConnection();
     try {
       await connection.query('SELECT GET_LOCK(?, 30)', ['foobar_migrate']);
@@ -111,7 +145,7 @@ export class MariaDbStore implements PostStore {
 
   /** With the primary away, a replica that already has the current schema lets reads start anyway. */
   async replicaHasSchema(): Promise<boolean> {
-    for (const replica of this.sources.filter((s) => s.role === 'replica')) {
+    for (const replica of this.sources.filter((s) => this.roleOf(s) === 'replica')) {
       try {
         const rows = await this.run<RowDataPacket[]>(replica, 'SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations', []);
         if (Number(rows[0]!.version) >= MIGRATIONS.length) return true;
@@ -169,11 +203,27 @@ export class MariaDbStore implements PostStore {
    * idempotency key unique, a write is stored at most once however often it is sent.
    */
   async create(post: NewPost, key: string): Promise<{ post: Post; replayed: boolean }> {
-    const host = this.primary.endpoint.host;
     const deadline = Date.now() + this.settings.timeoutMs;
+    for (;;) {
+      const primary = this.primary;
+      try {
+        return await this.insert(primary, post, key, deadline);
+      } catch (error) {
+        // Read-only: a switchover is under way, and the statement certainly did nothing. Once a
+        // writable server is found, the write goes there, within the same deadline.
+        if (!(error instanceof DatabaseUnavailable) || !isReadOnly(error.cause)) throw error;
+        primary.writable = false;
+        if (await this.awaitWriter(deadline)) continue;
+        throw new PrimaryUnavailable(primary.endpoint.host, error);
+      }
+    }
+  }
+
+  private async insert(primary: Source, post: NewPost, key: string, deadline: number): Promise<{ post: Post; replayed: boolean }> {
+    const host = primary.endpoint.host;
     try {
       const rows = await this.run<PostRow[]>(
-        this.primary,
+        primary,
         'INSERT INTO posts (author, body, idempotency_key) SELECT ?, ?, ? FROM DUAL WHERE UTC_TIMESTAMP(3) < ? RETURNING id, author, body, created_at',
         [post.author, post.body, key, sqlTimestamp(deadline)],
       );
@@ -182,7 +232,8 @@ export class MariaDbStore implements PostStore {
     } catch (error) {
       if ((error as { code?: string }).code === 'ER_DUP_ENTRY') return this.replay(post, key);
       if (!(error instanceof DatabaseUnavailable)) throw error;
-      this.primary.answering = false;
+      if (isReadOnly(error.cause)) throw error;
+      primary.answering = false;
       if (!error.sent) throw new PrimaryUnavailable(host, error);
       // Sent, and no answer. Once the deadline has passed, a post stored under the key says the
       // write was made. Its absence proves nothing: a statement that began in time may still be
@@ -209,8 +260,8 @@ export class MariaDbStore implements PostStore {
   }
 
   health(): StoreHealth {
-    const sources: SourceHealth[] = this.sources.map((s) => ({ host: s.endpoint.host, role: s.role, answering: s.answering, lagSeconds: s.lagSeconds, tlsCipher: s.tlsCipher }));
-    return { readable: sources.some((s) => s.answering), writable: this.primary.answering, sources };
+    const sources: SourceHealth[] = this.sources.map((s) => ({ host: s.endpoint.host, role: this.roleOf(s), answering: s.answering, lagSeconds: s.lagSeconds, tlsCipher: s.tlsCipher }));
+    return { readable: sources.some((s) => s.answering), writable: this.primary.answering && this.primary.writable !== false, sources };
   }
 
   async close(): Promise<void> {
@@ -224,13 +275,17 @@ export class MariaDbStore implements PostStore {
       // The session's TLS cipher is the liveness query too: it answers, and says how we are connected.
       const tls = await this.run<RowDataPacket[]>(source, "SHOW SESSION STATUS LIKE 'Ssl_cipher'", []);
       source.tlsCipher = (tls[0]?.Value as string | undefined) || null;
-      if (source.role === 'replica' && this.settings.cluster === 'galera') {
+      if (!this.settings.cluster) {
+        const [mode] = await this.run<RowDataPacket[]>(source, 'SELECT @@global.read_only AS readOnly', []);
+        source.writable = Number(mode!.readOnly) === 0;
+      }
+      if (this.roleOf(source) === 'replica' && this.settings.cluster === 'galera') {
         // A member serves current data while it is synced in the primary component; reads from it
         // are as fresh as a replica with no lag (a session that just wrote reads from the writer).
         const rows = await this.run<RowDataPacket[]>(source, "SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_status', 'wsrep_local_state_comment')", []);
         const status = Object.fromEntries(rows.map((r) => [r.Variable_name as string, r.Value as string]));
         source.lagSeconds = status.wsrep_cluster_status === 'Primary' && status.wsrep_local_state_comment === 'Synced' ? 0 : null;
-      } else if (source.role === 'replica') {
+      } else if (!this.settings.cluster && !source.writable) {
         const rows = await this.run<RowDataPacket[]>(source, 'SHOW SLAVE STATUS', []);
         const lag = rows[0]?.Seconds_Behind_Master;
         source.lagSeconds = lag === null || lag === undefined ? null : Number(lag);
@@ -374,6 +429,8 @@ const CONNECTION_ERRORS = new Set([
 
 /** Answers that say the statement took no effect: the database refused it, certainly. */
 const REFUSALS = new Set([
+  // A server that is read-only: a replica, or a primary being switched over by `promote`.
+  'ER_OPTION_PREVENTS_STATEMENT',
   // A Galera member outside the primary component: "WSREP has not yet prepared node for application use".
   'ER_UNKNOWN_COM_ERROR',
   // A Galera transaction aborted, and rolled back, by a conflicting one or a change of the cluster's view while it committed.
@@ -383,6 +440,22 @@ const REFUSALS = new Set([
 function isRefused(error: unknown): boolean {
   const code = (error as { code?: string } | null)?.code;
   return code !== undefined && REFUSALS.has(code);
+}
+
+function isReadOnly(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === 'ER_OPTION_PREVENTS_STATEMENT';
+}
+
+/**
+ * Which server takes the writes, by index: the current one while it answers and is writable (two
+ * writable servers, for a moment during a switchover, never make writes flap), else the first
+ * that is, else still the current one (no server is writable: writes are refused).
+ */
+export function chooseWriter(sources: readonly Pick<Source, 'answering' | 'writable'>[], current: number): number {
+  const ok = (s: Pick<Source, 'answering' | 'writable'>) => s.answering && s.writable === true;
+  if (ok(sources[current]!)) return current;
+  const found = sources.findIndex(ok);
+  return found === -1 ? current : found;
 }
 
 function isUnavailable(error: unknown): boolean {

@@ -215,6 +215,23 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     });
 
   cli
+    .command('promote')
+    .description("make a replica the primary (failover: manual): with the primary alive, a switchover that loses nothing (the primary turns read-only, the replica catches up, takes writes, and the others follow it); with the primary dead, refused unless --force, saying how far behind the replica is")
+    .argument('<replica>', 'the database replica to promote')
+    .option('--stack <name>', 'which stack (may be left out while one stack is up)')
+    .option('--force', 'promote although the primary does not answer: what the replica had not received is lost to the new primary')
+    .option('--catch-up-timeout <duration>', "how long the replica may take to apply the primary's last transaction before the switchover is called off", '10s')
+    .option('--json', 'print what was done as JSON')
+    .action(async (replica: string, opts: { stack?: string; force?: boolean; catchUpTimeout: string; json?: boolean }) => {
+      const request = { host: replica, force: Boolean(opts.force), catchUpTimeoutMs: durationOption('--catch-up-timeout', opts.catchUpTimeout) };
+      await lab.checkMachine();
+      const { promote } = await import('../lab/promote.ts');
+      const install = { repoRoot: REPO_ROOT, node: process.execPath, compiled: COMPILED };
+      const report = await promote(pickStack(home(), opts.stack), request, { home: home(), target: await lab.target(), say: opts.json ? () => undefined : say, install });
+      if (opts.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
+    });
+
+  cli
     .command('load')
     .description('send N requests at R per second from a host of the stack (the client by default); prints status counts and latency percentiles')
     .argument('<url...>', 'one URL, or several on the same origin requested in turn (http://www.foobar.com/api/posts)')

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { PORTS } from '../design/ports.ts';
 import type { AppConfig } from '../app/config.ts';
+import type { ResolvedStack } from '../design/types.ts';
 import { READ_YOUR_WRITES_S } from '../app/defaults.ts';
 import { bindAddresses, LOOPBACK, targetsOf } from './listeners.ts';
 import { APP_DATABASE, APP_USER, WRITER_NAME, writerAddress } from './mariadb.ts';
@@ -89,6 +90,10 @@ export const app: RunnableDaemon = {
       };
     }
     const tls = appServesTls(design, host.name);
+    // Without a cluster, the app writes wherever read_only is off (store-mariadb.ts): it is given
+    // every server in the design's order, so that `promote` changes nothing it is told, and so restarts no app.
+    const servers = writer ? null : [primary, ...replicas].sort((a, b) => hostIndex(design, a.host) - hostIndex(design, b.host));
+    const [first, ...rest] = servers ?? [primary, ...replicas];
     const config: AppConfig = {
       host: host.name,
       listen,
@@ -96,8 +101,8 @@ export const app: RunnableDaemon = {
       siteName: design.domain,
       secret: context.secrets.appSecret,
       database: {
-        primary: { host: primary.host, address: primary.address, port: PORTS.mysql },
-        replicas: replicas.map((r) => ({ host: r.host, address: r.address, port: PORTS.mysql })),
+        primary: { host: first!.host, address: first!.address, port: PORTS.mysql },
+        replicas: rest.map((r) => ({ host: r.host, address: r.address, port: PORTS.mysql })),
         user: APP_USER,
         password: context.secrets.dbPassword,
         database: APP_DATABASE,
@@ -139,3 +144,7 @@ export const app: RunnableDaemon = {
     return version ? { details: { version }, summary: `version ${version}${answered ? '' : ' (as deployed; the app does not say)'}` } : null;
   },
 };
+
+function hostIndex(design: ResolvedStack, host: string): number {
+  return design.hosts.findIndex((h) => h.name === host);
+}

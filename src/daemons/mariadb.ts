@@ -9,9 +9,11 @@ import { header, listener, type DaemonContext, type DaemonSpec, type Observation
 
 // MariaDB, Debian's MySQL: its own data directory per host (a volume, kept by `down`), created by
 // mariadb-install-db on first start. The app's database and user are (re)asserted at every start
-// through init-file, so a changed password in the stack's secrets takes effect. A replica follows
-// its primary by GTID: webstack points it at the primary each time it is ready (setup) and waits
-// until both replication threads run.
+// through init-file, so a changed password in the stack's secrets takes effect. Without a cluster,
+// every server starts read-only and takes its role once it is ready (role.sh, its setup): the
+// primary becomes writable; a replica follows the primary by GTID, and the step waits until both
+// replication threads run. The same step is the reload when `promote` changes the roles, so a
+// switchover restarts no server.
 
 export const APP_DATABASE = 'foobar';
 export const APP_USER = 'foobar';
@@ -24,6 +26,10 @@ const REPLICA_NET_TIMEOUT_S = 10;
 const GALERA_PROVIDER = '/usr/lib/galera/libgalera_smm.so';
 /** How long a replica has to connect to its primary and run both threads before `up` fails. */
 const REPLICATION_START_MS = 60_000;
+/** What `promote` changes on a server: its role script, which the supervisor runs again to reload. */
+export const ROLE_FILES = ['role.sql', 'role.sh'] as const;
+/** A server becomes the primary: it follows no one, and takes writes. */
+export const PRIMARY_ROLE_SQL = ['STOP SLAVE;', 'RESET SLAVE ALL;', 'SET GLOBAL read_only = OFF;'] as const;
 
 /** Where a server keeps its databases, inside its volume. */
 export function mariadbDataDir(paths: Pick<DaemonPaths, 'data'>): string {
@@ -103,8 +109,11 @@ binlog_format = ROW
 log_slave_updates = ON
 gtid_strict_mode = ON
 slave_net_timeout = ${REPLICA_NET_TIMEOUT_S}
+# Every server starts read-only, a replica and a primary alike: its role script (role.sh) makes
+# the primary writable once it is ready, so that no server takes writes before it is the primary.
+read_only = ON
 `
-}${role === 'db-replica' ? '# A replica takes writes from replication only.\nread_only = ON\n' : ''}${
+}${
   design.policies.db.replication === 'semi-sync'
     ? `
 # Semi-synchronous replication: a commit is acknowledged to the app only once a replica has it in
@@ -154,7 +163,8 @@ socket = ${join(paths.run, 'mysqld.sock')}
             `GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO '${EXPORTER_USER}'@'localhost';`,
           ]
         : []),
-      ...(role === 'db-primary'
+      // On every server, not only the primary: a replica that is promoted has its replicas connect to it.
+      ...(role !== 'db'
         ? [
             `CREATE USER IF NOT EXISTS '${REPLICATION_USER}'@'%' IDENTIFIED BY ${sqlString(context.secrets.replicationPassword)};`,
             `ALTER USER '${REPLICATION_USER}'@'%' IDENTIFIED BY ${sqlString(context.secrets.replicationPassword)}${requireSsl};`,
@@ -162,7 +172,7 @@ socket = ${join(paths.run, 'mysqld.sock')}
           ]
         : []),
     ].join('\n');
-    const replication = primary ? replicationFiles(context.paths.config, myCnf, primary.address, context.secrets.replicationPassword, tls?.ca ?? null) : null;
+    const replication = role === 'db' ? null : roleFiles(context.paths.config, myCnf, primary ? { address: primary.address, password: context.secrets.replicationPassword, ca: tls?.ca ?? null } : null);
     const start = role === 'db' ? galeraStart(context, myCnf, dataDir) : null;
     return {
       daemon: 'mariadb',
@@ -188,7 +198,9 @@ socket = ${join(paths.run, 'mysqld.sock')}
       },
       readiness: { kind: 'tcp', address: addresses[0]!, port: PORTS.mysql },
       readinessTimeoutMs: 60_000,
-      ...(replication ? { setup: { command: replication.command, timeoutMs: REPLICATION_START_MS } } : {}),
+      ...(replication
+        ? { setup: { command: replication.command, timeoutMs: REPLICATION_START_MS }, reload: { command: replication.command, files: replication.files.map((f) => f.path) } }
+        : {}),
       log: paths.log,
     };
   },
@@ -265,38 +277,51 @@ function describeReplication(r: ReplicationStatus): string {
 }
 
 /**
- * A replica's setup: point it at its primary (from its current GTID position, so a restart resumes
- * where it stopped) and wait until the I/O and SQL threads both run. Run as root over the socket.
+ * A server's role, taken each time it is ready and again when `promote` changes it: the primary
+ * stops replicating and becomes writable; a replica becomes read-only and follows its primary from
+ * its current GTID position (the binary log's position on a former primary, so it asks for nothing
+ * it has), and the step waits until the I/O and SQL threads both run. Run as root over the socket.
  */
-function replicationFiles(configDir: string, myCnf: string, primaryAddress: string, password: string, ca: string | null) {
-  const sqlFile = join(configDir, 'replication.sql');
-  const script = join(configDir, 'replication.sh');
-  const sql = [
-    'STOP SLAVE;',
-    `CHANGE MASTER TO MASTER_HOST = '${primaryAddress}', MASTER_PORT = ${PORTS.mysql}, MASTER_USER = '${REPLICATION_USER}', MASTER_PASSWORD = ${sqlString(password)}, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1${ca ? `, MASTER_SSL = 1, MASTER_SSL_CA = ${sqlString(ca)}, MASTER_SSL_VERIFY_SERVER_CERT = 1` : ''};`,
-    'START SLAVE;',
-  ].join('\n');
-  const shell = `#!/bin/bash
-# Rendered by webstack: points this replica at its primary ${primaryAddress} and waits until replication runs.
-set -eu
-client=(mariadb --defaults-file=${myCnf})
-"\${client[@]}" < ${sqlFile}
-deadline=$((SECONDS + ${REPLICATION_START_MS / 1000}))
+function roleFiles(configDir: string, myCnf: string, primary: { address: string; password: string; ca: string | null } | null) {
+  const sqlFile = join(configDir, ROLE_FILES[0]);
+  const script = join(configDir, ROLE_FILES[1]);
+  const sql = primary
+    ? [
+        'SET GLOBAL read_only = ON;',
+        'STOP SLAVE;',
+        `CHANGE MASTER TO MASTER_HOST = '${primary.address}', MASTER_PORT = ${PORTS.mysql}, MASTER_USER = '${REPLICATION_USER}', MASTER_PASSWORD = ${sqlString(primary.password)}, MASTER_USE_GTID = current_pos, MASTER_CONNECT_RETRY = 1${primary.ca ? `, MASTER_SSL = 1, MASTER_SSL_CA = ${sqlString(primary.ca)}, MASTER_SSL_VERIFY_SERVER_CERT = 1` : ''};`,
+        'START SLAVE;',
+      ]
+    : PRIMARY_ROLE_SQL;
+  const wait = primary
+    ? `deadline=$((SECONDS + ${REPLICATION_START_MS / 1000}))
 while (( SECONDS < deadline )); do
   status=$("\${client[@]}" -e 'SHOW SLAVE STATUS\\G')
   if grep -q 'Slave_IO_Running: Yes' <<<"$status" && grep -q 'Slave_SQL_Running: Yes' <<<"$status"; then
-    echo "replicating from ${primaryAddress}"
+    echo "a replica, replicating from ${primary.address}"
     exit 0
   fi
   sleep 0.5
 done
-echo "replication from ${primaryAddress} did not start:" >&2
+echo "replication from ${primary.address} did not start:" >&2
 grep -E 'Slave_(IO|SQL)_Running|Last_(IO|SQL)_Error' <<<"$status" >&2 || true
-exit 1
+exit 1`
+    : `if [[ $("\${client[@]}" -N -e 'SELECT @@global.read_only') == 0 ]]; then
+  echo "the primary, writable"
+  exit 0
+fi
+echo "read_only is still on" >&2
+exit 1`;
+  const shell = `#!/bin/bash
+# Rendered by webstack: makes this server ${primary ? `a replica of ${primary.address}` : 'the primary'}.
+set -eu
+client=(mariadb --defaults-file=${myCnf})
+"\${client[@]}" < ${sqlFile}
+${wait}
 `;
   return {
     files: [
-      { path: sqlFile, content: `${sql}\n`, mode: 0o600 },
+      { path: sqlFile, content: `${sql.join('\n')}\n`, mode: 0o600 },
       { path: script, content: shell, mode: 0o700 },
     ],
     command: ['bash', script],

@@ -30,7 +30,11 @@ export interface RenderedFile {
 }
 
 /** How a running daemon takes a changed config without a restart. */
-export type Reload = { readonly signal: 'SIGHUP' | 'SIGUSR2' } | { readonly command: readonly string[] };
+/**
+ * How a running daemon takes a changed config. With `files`, a reload takes changes to those files
+ * only; a change to any other of its files still means a restart.
+ */
+export type Reload = ({ readonly signal: 'SIGHUP' | 'SIGUSR2' } | { readonly command: readonly string[] }) & { readonly files?: readonly string[] };
 
 /** One daemon on one host, as rendered from the design: everything the supervisor needs, as data. */
 export interface DaemonSpec {

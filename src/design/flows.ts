@@ -8,14 +8,14 @@ import type { NetworkInfo, Report } from './resolve-common.ts';
 // and the daemons' listen addresses read them; the firewall will too.
 
 export interface FlowInputs {
-  hosts: ResolvedHost[];
-  networks: NetworkInfo[];
-  records: ResolvedRecord[];
+  hosts: readonly ResolvedHost[];
+  networks: readonly Pick<NetworkInfo, 'name' | 'exposure'>[];
+  records: readonly ResolvedRecord[];
   entry: string;
-  virtualIps: VirtualIp[];
+  virtualIps: readonly VirtualIp[];
   policies: ResolvedPolicies;
-  dnsHosts: string[];
-  monitoring: string[];
+  dnsHosts: readonly string[];
+  monitoring: readonly string[];
   appPort: number;
 }
 

@@ -8,13 +8,11 @@ import { programCommand } from '../entry.ts';
 import { INITIAL_VERSION } from '../app/server.ts';
 import { UsageError } from '../design/problems.ts';
 import { daemonPaths, stackPaths } from '../plan/paths.ts';
-import { planLab } from '../plan/plan.ts';
 import { drainsNothing, rollSteps, type DeployTier, type Release, type RollStep, type Rollout } from '../plan/rollout.ts';
 import { LabError, labError } from './errors.ts';
-import { readOrCreateSecrets } from './files.ts';
-import { readFaults, readRollout, readRunningDesign, readState, readStatus, runningHost, writeJsonAtomic } from './state.ts';
+import { readFaults, readRollout, readRunningDesign, readState, runningHost, writeJsonAtomic } from './state.ts';
 import type { Target } from './target.ts';
-import { applyChange } from './up.ts';
+import { reapply } from './up.ts';
 
 // `deploy`: a new release of the app (or a restart of a tier) rolled over one host at a time, so
 // that users never meet a server that is going away. For each host: take it out of rotation where
@@ -252,14 +250,8 @@ async function runtime(lb: string, command: string, context: Context): Promise<s
 
 /** Has the supervisor run the stack as `rollout` says: reloads and restarts, each awaited until ready. */
 async function apply(rollout: Rollout, context: Context): Promise<void> {
-  const { options, stack, design } = context;
-  const { home, target, install } = options;
-  const secrets = readOrCreateSecrets(stackPaths(home, stack).secrets, { write: false });
-  const plan = planLab(design, { name: stack, home, install, designDir: context.designDir, secrets, rollout });
-  const state = readState(home, stack)!;
-  const status = readStatus(plan.paths.daemons);
-  if (!status) throw labError('not-running', `stack '${stack}' is not running.`);
-  await applyChange(design, plan, state, status, { home, target, install, say: () => undefined, designRef: state.design, ...(context.designDir ? { designDir: context.designDir } : {}) });
+  const { options, stack, design, designDir } = context;
+  await reapply(stack, { design, designDir }, { rollout }, { ...options, say: () => undefined });
 }
 
 /** What later `up`s of the stack keep: the releases and restarts, never a drain (that lasts one step). */

@@ -31,6 +31,8 @@ export const LAB_ERRORS = {
   'host-failed': { cause: 'a host the deploy needs is failed on purpose', fix: 'npx webstack heal <host>' },
   'deploy-failed': { cause: 'a host did not come back healthy on the new release; it was rolled back, and the deploy stopped', fix: 'npx webstack logs <host> app shows why' },
   'cluster-position-unknown': { cause: 'a member of the database cluster cannot say how far it got, so no member can safely start the cluster', fix: 'npx webstack logs <host> mariadb shows why' },
+  'primary-down': { cause: 'the primary does not answer: promoting a replica now loses what it has not received', fix: 'npx webstack heal <primary> first, or promote <replica> --force' },
+  'replica-behind': { cause: "the replica did not apply the primary's last transaction in time, so the switchover was called off", fix: 'npx webstack status shows how far behind it is' },
   'load-failed': { cause: 'the load generator failed inside its host', fix: 'npx webstack status; then load again' },
 } as const;
 

@@ -118,6 +118,15 @@ export function readRollout(home: string, stack: string): Rollout {
   }
 }
 
+/** The replica `promote` made the primary of a stack (kept with its data); null while the design's primary is. */
+export function readPromotion(home: string, stack: string): string | null {
+  try {
+    return (JSON.parse(readFileSync(stackPaths(home, stack).promotion, 'utf8')) as { primary?: string }).primary ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** The daemons a stack runs, as `up` wrote them for its supervisor (config/daemons.json); null before that. */
 export function readSpecs(home: string, stack: string): DaemonSpec[] | null {
   try {

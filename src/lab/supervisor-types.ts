@@ -50,12 +50,15 @@ export interface SupervisorStatus {
   readonly applied: {
     readonly generation: number;
     readonly at: string;
-    readonly actions: readonly { readonly host: string; readonly daemon: string; readonly action: 'reloaded' | 'restarted' | 'started' | 'stopped' }[];
+    readonly actions: readonly { readonly host: string; readonly daemon: string; readonly action: ApplyAction }[];
     readonly failures: readonly string[];
   } | null;
   readonly failure: StartFailure | null;
   readonly daemons: readonly DaemonStatus[];
 }
+
+/** What applying a changed design did to a daemon; one on a host `fail` broke takes its change at `heal`. */
+export type ApplyAction = 'reloaded' | 'restarted' | 'started' | 'stopped' | 'to reload at heal' | 'to restart at heal';
 
 /** How a running daemon takes a new spec: not at all, a reload, or a restart. */
 export function changeOf(current: DaemonSpec, next: DaemonSpec): 'none' | 'reload' | 'restart' {
@@ -63,5 +66,11 @@ export function changeOf(current: DaemonSpec, next: DaemonSpec): 'none' | 'reloa
   const { files: nextFiles, ...nextRest } = next;
   if (JSON.stringify(currentRest) !== JSON.stringify(nextRest)) return 'restart';
   if (JSON.stringify(currentFiles) === JSON.stringify(nextFiles)) return 'none';
-  return next.reload ? 'reload' : 'restart';
+  if (!next.reload) return 'restart';
+  const reloadable = next.reload.files;
+  if (!reloadable) return 'reload';
+  const before = new Map(currentFiles.map((f) => [f.path, JSON.stringify(f)]));
+  const changed = nextFiles.filter((f) => before.get(f.path) !== JSON.stringify(f)).map((f) => f.path);
+  const gone = currentFiles.filter((f) => !nextFiles.some((n) => n.path === f.path)).map((f) => f.path);
+  return [...changed, ...gone].every((path) => reloadable.includes(path)) ? 'reload' : 'restart';
 }

@@ -7,7 +7,7 @@ import { describeProbe, probeCommand, probePassed } from '../plan/probe.ts';
 import { LogFile } from './logfile.ts';
 import { readFaults, writeJsonAtomic } from './state.ts';
 import type { Started, Target } from './target.ts';
-import { changeOf, type DaemonState, type DaemonStatus, type StartFailure, type SupervisorStatus, type SpecFile } from './supervisor-types.ts';
+import { changeOf, type ApplyAction, type DaemonState, type DaemonStatus, type StartFailure, type SupervisorStatus, type SpecFile } from './supervisor-types.ts';
 
 // webstack's own supervisor (no systemd): one long-lived process per stack that starts every
 // daemon in its host, in the order the daemons' `after` gives, with readiness probes in between;
@@ -42,6 +42,8 @@ class Supervised {
   /** Set while the supervisor itself stops it (a restart or `down`): not a crash. */
   halting = false;
   log: LogFile | null = null;
+  /** A change applied while its host was failed on purpose: made at `heal`. */
+  pending: 'reload' | 'restart' | null = null;
   constructor(public spec: DaemonSpec) {}
 }
 
@@ -157,7 +159,8 @@ export class Supervisor {
       const file = JSON.parse(readFileSync(this.files.specs, 'utf8')) as SpecFile;
       const key = (s: DaemonSpec) => `${s.host}/${s.daemon}`;
       const next = new Map(file.specs.map((s) => [key(s), s]));
-      const actions: { host: string; daemon: string; action: 'reloaded' | 'restarted' | 'started' | 'stopped' }[] = [];
+      const actions: { host: string; daemon: string; action: ApplyAction }[] = [];
+      const faulted = this.faultedHosts();
       const failures: string[] = [];
       for (const d of this.daemons.filter((d) => !next.has(key(d.spec)))) {
         await this.halt(d);
@@ -176,6 +179,14 @@ export class Supervisor {
               const change = current ? changeOf(current.spec, spec) : 'new';
               if (change === 'none') {
                 current!.spec = spec;
+                continue;
+              }
+              if (current && faulted.has(spec.host)) {
+                // A host `fail` broke is left alone: its daemons take the change when `heal` mends it.
+                current.spec = spec;
+                current.pending = change === 'restart' || current.pending === 'restart' ? 'restart' : 'reload';
+                this.set(current, 'faulted', `its host is failed on purpose; \`heal\` brings it back, and it ${current.pending}s with the change then`);
+                actions.push({ host: spec.host, daemon: spec.daemon, action: current.pending === 'restart' ? 'to restart at heal' : 'to reload at heal' });
                 continue;
               }
               const d = current ?? new Supervised(spec);
@@ -200,14 +211,24 @@ export class Supervisor {
     return this.serially(async () => {
       if (this.phase !== 'running') return;
       const faulted = this.faultedHosts();
-      const mended = this.daemons.filter((d) => d.state === 'faulted' && !faulted.has(d.spec.host));
+      // A daemon the health checks had not yet found failed may still hold a change made meanwhile.
+      const mended = this.daemons.filter((d) => (d.state === 'faulted' || d.pending !== null) && !faulted.has(d.spec.host));
       for (const wave of startWaves(mended.map((d) => d.spec))) {
         await Promise.all(
           mended
             .filter((d) => wave.includes(d.spec))
-            .map((d) => {
+            .map(async (d) => {
               d.restarts = 0;
-              if (!d.process) this.launch(d);
+              const pending = d.pending;
+              d.pending = null;
+              // Killed: it starts with its spec as it is now, changed or not.
+              if (!d.process) {
+                this.launch(d);
+                return this.awaitReady(d);
+              }
+              // Frozen or cut off, it still runs as it was: the change made meanwhile is made now.
+              if (pending === 'restart') return void (await this.replace(d, d.spec));
+              if (pending === 'reload') return void (await this.reload(d, d.spec));
               return this.awaitReady(d);
             }),
         );
@@ -227,6 +248,8 @@ export class Supervisor {
     this.logOf(d).note(`reloading (${'signal' in reload ? reload.signal : reload.command.join(' ')})`);
     if ('signal' in reload) {
       if (d.process) this.target.signal(d.process.pid, reload.signal);
+    } else if (JSON.stringify(reload.command) === JSON.stringify(spec.setup?.command)) {
+      // Its setup step is its reload (a database server's role): run once, below, as after a start.
     } else {
       const result = await this.target.run(spec.namespace, reload.command, { allowFailure: true, timeoutMs: 10_000 });
       this.logOf(d).note(`reload exited with status ${result.exitCode} ${(result.stdout + result.stderr).trim()}`);

@@ -17,7 +17,7 @@ import { checkFirewalls, loadFirewalls } from './firewall.ts';
 import { prepareGalera } from './galera.ts';
 import { checkAddressSpace, checkNamespacesFree, MACHINE_LOCK, withMachineLock } from './preflight.ts';
 import { processStartTime } from './process.ts';
-import { readRollout, readState, readStatus, stateFromPlan, writeJsonAtomic, writeState, type RunningDesign, type StackState } from './state.ts';
+import { readPromotion, readRollout, readState, readStatus, stateFromPlan, writeJsonAtomic, writeState, type RunningDesign, type StackState } from './state.ts';
 import { changeOf, type SpecFile, type SupervisorStatus } from './supervisor-types.ts';
 import { tail } from './supervisor.ts';
 import type { Target } from './target.ts';
@@ -64,7 +64,9 @@ export async function up(design: ResolvedStack, options: UpOptions): Promise<UpR
   const { home, target, say } = options;
   const stack = options.name ?? design.stack;
   // A running stack keeps what `deploy` rolled onto it; a new one starts as the design says.
-  const planWith = (secrets: Secrets, rollout?: Rollout) => planLab(design, { name: stack, home, install: options.install, designDir: options.designDir, secrets, rollout });
+  // A promoted replica stays the primary, also across `down` and `up`: it has the newest data.
+  const promoted = readPromotion(home, stack);
+  const planWith = (secrets: Secrets, rollout?: Rollout) => planLab(design, { name: stack, home, install: options.install, designDir: options.designDir, secrets, rollout, promoted });
   const paths = stackPaths(home, stack);
   const secretsFile = paths.secrets;
 
@@ -237,6 +239,27 @@ export async function applyChange(design: ResolvedStack, plan: LabPlan, state: S
     if (Date.now() > deadline) throw labError('apply-failed', `the supervisor did not finish applying the change within ${Math.round((deadline - Date.now()) / 1000)} s.`, `npx webstack status --stack ${plan.stack}`);
     await sleep(100);
   }
+}
+
+/**
+ * A running stack's design applied again, with what `deploy` rolled onto it and which replica
+ * `promote` made the primary: each as given, or as the stack records it.
+ */
+export async function reapply(
+  stack: string,
+  running: Pick<RunningDesign, 'design' | 'designDir'>,
+  change: { readonly rollout?: Rollout; readonly promoted?: string | null },
+  options: LabOptions & { readonly install: Install },
+): Promise<string[]> {
+  const { home, install } = options;
+  const secrets = readOrCreateSecrets(stackPaths(home, stack).secrets, { write: false });
+  const rollout = change.rollout ?? readRollout(home, stack);
+  const promoted = change.promoted === undefined ? readPromotion(home, stack) : change.promoted;
+  const plan = planLab(running.design, { name: stack, home, install, designDir: running.designDir, secrets, rollout, promoted });
+  const state = readState(home, stack);
+  const status = readStatus(plan.paths.daemons);
+  if (!state || !status) throw labError('not-running', `stack '${stack}' is not running.`);
+  return applyChange(running.design, plan, state, status, { ...options, designRef: state.design, ...(running.designDir ? { designDir: running.designDir } : {}) });
 }
 
 async function waitUntilReady(plan: LabPlan, state: StackState, target: Target, say: (line: string) => void): Promise<void> {

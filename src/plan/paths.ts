@@ -33,6 +33,11 @@ export interface StackPaths {
   readonly logs: string;
   /** Kept by `down`, removed by `down --volumes`. */
   readonly volumes: string;
+  /**
+   * The replica `promote` made the primary: kept with the data, since the promoted server is the
+   * one with the newest, so that the stack comes back `up` with the same primary.
+   */
+  readonly promotion: string;
   readonly secrets: string;
 }
 
@@ -51,6 +56,7 @@ export function stackPaths(home: string, stack: string): StackPaths {
     run: join(root, 'run'),
     logs: join(root, 'logs'),
     volumes: join(root, 'volumes'),
+    promotion: join(root, 'volumes', 'promotion.json'),
     secrets: join(root, 'volumes', 'secrets.json'),
   };
 }

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ResolvedStack } from '../design/types.ts';
+import { UsageError } from '../design/problems.ts';
+import { primaryOf, promotionProblem, withPrimary } from '../design/promote.ts';
 import { listenerOptions } from '../design/ports.ts';
 import { allDaemons, hostListeners, runnableDaemons } from '../daemons/registry.ts';
 import type { DaemonSpec, Install, RenderedFile, Secrets } from '../daemons/types.ts';
@@ -58,10 +60,14 @@ export interface PlanOptions {
   readonly designDir?: string;
   /** What `deploy` has changed in the running stack. */
   readonly rollout?: Rollout;
+  /** The replica `promote` made the primary (lab/promote.ts); absent while the design's primary is. */
+  readonly promoted?: string | null;
 }
 
-export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
-  const stack = options.name ?? design.stack;
+export function planLab(designed: ResolvedStack, options: PlanOptions): LabPlan {
+  const stack = options.name ?? designed.stack;
+  const rollout = options.rollout ?? NO_ROLLOUT;
+  const design = withPrimary(designed, promotedIn(designed, options.promoted ?? null));
   const paths = stackPaths(options.home, stack);
   const wiring = topology(design, stack);
   const servedBy = (name: string, port: number): string | null => {
@@ -69,7 +75,6 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
     const daemon = host && hostListeners(host.roles, listenerOptions(design.policies, design.app.port, host.monitored)).find((l) => l.port === port && l.protocol === 'tcp')?.daemon;
     return daemon && runnableDaemons().some((d) => d.name === daemon) ? daemon : null;
   };
-  const rollout = options.rollout ?? NO_ROLLOUT;
   const daemons = wiring.hosts.flatMap((host) =>
     runnableDaemons()
       .filter((d) => d.runsOn(host, design))
@@ -90,6 +95,18 @@ export function planLab(design: ResolvedStack, options: PlanOptions): LabPlan {
   const unserved = unservedPorts(design, unrun);
   const fingerprint = createHash('sha256').update(JSON.stringify({ wiring, daemons, resolvConfs, firewalls, internalCa })).digest('hex').slice(0, 16);
   return { stack, fingerprint, paths, topology: wiring, daemons, waves: startWaves(daemons), resolvConfs, network, firewalls, internalCa, unrun, gaps, unserved };
+}
+
+/** The replica `promote` made the primary, while the design still has it as a replica; refused when the design has lost it. */
+function promotedIn(design: ResolvedStack, promoted: string | null): string | null {
+  if (!promoted || primaryOf(design) === promoted) return null;
+  const problem = promotionProblem(design, promoted);
+  if (problem) {
+    throw new UsageError(
+      `the running stack's primary is ${promoted}, promoted by \`webstack promote\`, but in this design ${problem}. Make ${promoted} the db-primary in the design, or promote the design's primary back first.`,
+    );
+  }
+  return promoted;
 }
 
 /** A daemon `deploy` restarted carries the deploy's id in its environment: a new id is a changed spec, so a restart. */

@@ -351,4 +351,49 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
     for (const key of unknown) assert.ok(after.has(key), `${key} is stored after its retry`);
     assert.equal(after.size, before.size + unknown.filter((k) => !before.has(k)).length, 'each key is one row');
   });
+
+  test('promote server-02 under writes loses none and restarts nothing; with server-02 then killed, promoting server-01 back is refused until forced, and healed, server-02 follows it', async (t) => {
+    const sql = (host: string, statement: string) => expectOk(inHost(stack, host, 'mariadb', '-S', join(home, stack, 'run', host, 'mariadb', 'mysqld.sock'), '-N', '-e', statement), `${statement} on ${host}`).stdout.trim();
+    const appPids = () => JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout).hosts.flatMap((h: { daemons: { name: string; pid: number }[] }) => h.daemons.filter((d) => d.name === 'app').map((d) => d.pid));
+    const pidsBefore = appPids();
+    const run = Date.now().toString(36);
+    let said = '';
+    try {
+      const writes = await whileWriting(stack, `${www}/api/posts`, 100, run, async () => {
+        said = expectOk(webstack('promote', 'server-02', '--stack', stack), 'promote').stdout;
+      });
+      const acknowledged = writes.filter((w) => w.status === '201').map((w) => w.key);
+      const refused = writes.filter((w) => w.status === '503').map((w) => w.key);
+      t.diagnostic(`${said.match(/writes paused \d+ ms/)?.[0]}; ${writes.length} writes: ${acknowledged.length} acknowledged, ${refused.length} refused, slowest ${Math.max(...writes.map((w) => w.tookMs))} ms`);
+      assert.match(said, /✓ server-01 replicates from server-02\nit-dist: server-02 is the primary\./);
+      assert.equal(acknowledged.length + refused.length, writes.length, `every write was acknowledged or refused, none of unknown outcome: ${JSON.stringify(writes.filter((w) => !['201', '503'].includes(w.status)))}`);
+      assert.ok(acknowledged.length >= 95, `writes went on through the switchover (${acknowledged.length} of 100 acknowledged)`);
+      assert.deepEqual([sql('server-01', 'SELECT @@global.read_only'), sql('server-02', 'SELECT @@global.read_only')], ['1', '0']);
+      await sleep(1000);
+      for (const server of ['server-01', 'server-02']) {
+        const keys = storedKeys(stack, server, `w-%-${run}`);
+        for (const key of acknowledged) assert.equal(keys.filter((k) => k === key).length, 1, `${key} was acknowledged, and ${server} holds it once`);
+        for (const key of refused) assert.ok(!keys.includes(key), `${key} was refused, and ${server} does not hold it`);
+      }
+      assert.deepEqual(appPids(), pidsBefore, 'no app restarted');
+      assert.match(expectOk(webstack('status', '--stack', stack), 'status').stdout, /server-01 mariadb: replica from 10\.71\.32\.12, running/);
+
+      // The new primary dies: promoting the old one back would lose what it did not receive, so it takes --force.
+      expectOk(webstack('fail', 'server-02', '--how', 'kill', '--stack', stack), 'fail');
+      const refusedPromotion = webstack('promote', 'server-01', '--stack', stack);
+      assert.equal(refusedPromotion.code, 1);
+      assert.match(refusedPromotion.stderr, /server-02, the primary, does not answer \(failed on purpose \(kill\)\)\. server-01 had received every transaction in server-02's binary log \(up to 0-\d+-\d+\) and applied all of it: nothing is lost\./);
+      assert.match(refusedPromotion.stderr, /fix: npx webstack promote server-01 --stack it-dist --force/);
+      const forced = expectOk(webstack('promote', 'server-01', '--stack', stack, '--force'), 'promote --force').stdout;
+      assert.match(forced, /server-02 will replicate from server-01 once healed/);
+      assert.equal(request('POST', '/api/posts', { author: 'it', body: `after the forced promotion ${run}` }).status, 201);
+      expectOk(webstack('heal', 'server-02', '--stack', stack), 'heal');
+      assert.match(expectOk(webstack('status', '--stack', stack), 'status').stdout, /server-02 mariadb: replica from 10\.71\.32\.11, running/);
+      assert.equal(sql('server-02', 'SELECT @@global.read_only'), '1');
+    } finally {
+      webstack('heal', 'server-02', '--stack', stack);
+      // The stack as designed again, for whatever runs after.
+      if (webstack('promote', 'server-01', '--stack', stack).code !== 0) webstack('promote', 'server-01', '--stack', stack, '--force');
+    }
+  });
 });

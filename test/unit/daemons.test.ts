@@ -25,7 +25,7 @@ describe('rendered daemon configs', () => {
         const wave = plan.waves.findIndex((w) => w.includes(d));
         summary.push(`${d.host}/${d.daemon} wave ${wave}${d.after.length ? ` (after ${d.after.join(', ')})` : ''}: ${d.command.join(' ')}`, `  ready when: ${describeProbe(d.readiness)} within ${d.readinessTimeoutMs} ms`);
         for (const v of d.validate ?? []) summary.push(`  valid when: ${v.join(' ')}`);
-        if (d.reload) summary.push(`  reload: ${'signal' in d.reload ? d.reload.signal : d.reload.command.join(' ')}`);
+        if (d.reload) summary.push(`  reload: ${'signal' in d.reload ? d.reload.signal : d.reload.command.join(' ')}${d.reload.files ? ` (for ${d.reload.files.map((f) => basename(f)).join(', ')} only)` : ''}`);
         if (d.init) summary.push(`  first start: ${d.init.command.join(' ')} (unless ${d.init.creates} exists)`);
         if (d.setup) summary.push(`  each time ready: ${d.setup.command.join(' ')} (within ${d.setup.timeoutMs} ms)`);
         for (const f of d.files) {
@@ -155,21 +155,28 @@ policies:
     }
   });
 
-  test('a replica is read-only, follows its primary by GTID, and is verified before it counts as ready', async () => {
+  test('every server starts read-only; its role step makes the primary writable and points a replica at the primary by GTID, verified before it counts as ready', async () => {
     const plan = planLab((await loadDesign('distributed')).stack, FIXED);
     const primary = files(plan, 'server-01', 'mariadb');
     const replica = files(plan, 'server-02', 'mariadb');
-    assert.match(primary.file('init.sql'), /GRANT REPLICATION SLAVE ON \*\.\* TO 'replication'@'%';/);
-    assert.match(primary.file('init.sql'), /IDENTIFIED BY 'replication-password-for-tests'/);
-    assert.doesNotMatch(primary.file('my.cnf'), /read_only/);
-    assert.match(replica.file('my.cnf'), /^read_only = ON$/m);
+    for (const server of [primary, replica]) {
+      // A replica that is promoted needs the replication user for its own replicas.
+      assert.match(server.file('init.sql'), /GRANT REPLICATION SLAVE ON \*\.\* TO 'replication'@'%';/);
+      assert.match(server.file('init.sql'), /IDENTIFIED BY 'replication-password-for-tests'/);
+      assert.match(server.file('init.sql'), /^SET sql_log_bin = 0;/, 'local users are not replicated');
+      assert.match(server.file('my.cnf'), /^read_only = ON$/m);
+    }
     assert.match(primary.file('my.cnf'), /^server-id = 2$/m);
     assert.match(replica.file('my.cnf'), /^server-id = 3$/m);
-    assert.match(replica.file('replication.sql'), /MASTER_HOST = '10\.71\.32\.11'.*MASTER_USE_GTID = slave_pos/);
-    assert.equal(primary.spec.setup, undefined);
-    assert.deepEqual(replica.spec.setup?.command, ['bash', '/var/lib/webstack/distributed/config/server-02/mariadb/replication.sh']);
-    assert.match(replica.file('replication.sh'), /Slave_IO_Running: Yes.*Slave_SQL_Running: Yes/);
-    for (const init of [primary.file('init.sql'), replica.file('init.sql')]) assert.match(init, /^SET sql_log_bin = 0;/, 'local users are not replicated');
+    assert.equal(primary.file('role.sql'), 'STOP SLAVE;\nRESET SLAVE ALL;\nSET GLOBAL read_only = OFF;\n');
+    assert.match(replica.file('role.sql'), /^SET GLOBAL read_only = ON;\nSTOP SLAVE;\nCHANGE MASTER TO MASTER_HOST = '10\.71\.32\.11'.*MASTER_USE_GTID = current_pos/);
+    assert.match(replica.file('role.sh'), /Slave_IO_Running: Yes.*Slave_SQL_Running: Yes/);
+    for (const [server, host] of [[primary, 'server-01'], [replica, 'server-02']] as const) {
+      const script = `/var/lib/webstack/distributed/config/${host}/mariadb/role.sh`;
+      assert.deepEqual(server.spec.setup?.command, ['bash', script]);
+      // The same step reloads a server whose role changed, and only then: any other change restarts it.
+      assert.deepEqual(server.spec.reload, { command: ['bash', script], files: [`/var/lib/webstack/distributed/config/${host}/mariadb/role.sql`, script] });
+    }
   });
 
   test("semi-sync replication is MariaDB's own, AFTER_SYNC, with the design's timeout, on both sides of every server; async designs have none of it", async () => {

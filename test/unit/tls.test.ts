@@ -156,7 +156,7 @@ describe('TLS end to end (ha)', () => {
     assert.match(cnf, /require_secure_transport = ON/);
     assert.match(cnf, /ssl_cert = \/var\/lib\/webstack\/ha\/volumes\/db-01\/tls\/cert\.pem/);
     assert.match(fileOf(ha, 'db-01', 'mariadb', 'init.sql'), /ALTER USER 'replication'@'%' IDENTIFIED BY '[^']+' REQUIRE SSL;/);
-    assert.match(fileOf(ha, 'db-02', 'mariadb', 'replication.sql'), /MASTER_SSL = 1, MASTER_SSL_CA = '\/var\/lib\/webstack\/ha\/volumes\/ca\/ca\.pem', MASTER_SSL_VERIFY_SERVER_CERT = 1/);
+    assert.match(fileOf(ha, 'db-02', 'mariadb', 'role.sql'), /MASTER_SSL = 1, MASTER_SSL_CA = '\/var\/lib\/webstack\/ha\/volumes\/ca\/ca\.pem', MASTER_SSL_VERIFY_SERVER_CERT = 1/);
     assert.equal(JSON.parse(fileOf(ha, 'app-01', 'app', 'app.json')).database.tlsCa, '/var/lib/webstack/ha/volumes/ca/ca.pem');
     // A Galera cluster encrypts group communication and state transfers with the same certificates.
     const cluster = fileOf(await planOf('ha'), 'db-01', 'mariadb', 'my.cnf');

@@ -4,3 +4,6 @@ CREATE USER IF NOT EXISTS 'foobar'@'%' IDENTIFIED BY 'db-password-for-tests';
 ALTER USER 'foobar'@'%' IDENTIFIED BY 'db-password-for-tests';
 GRANT ALL PRIVILEGES ON foobar.* TO 'foobar'@'%';
 GRANT SLAVE MONITOR ON *.* TO 'foobar'@'%';
+CREATE USER IF NOT EXISTS 'replication'@'%' IDENTIFIED BY 'replication-password-for-tests';
+ALTER USER 'replication'@'%' IDENTIFIED BY 'replication-password-for-tests';
+GRANT REPLICATION SLAVE ON *.* TO 'replication'@'%';

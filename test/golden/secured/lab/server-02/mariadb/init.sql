@@ -7,3 +7,6 @@ GRANT SLAVE MONITOR ON *.* TO 'foobar'@'%';
 CREATE USER IF NOT EXISTS 'exporter'@'localhost' IDENTIFIED BY 'exporter-password-for-tests' WITH MAX_USER_CONNECTIONS 3;
 ALTER USER 'exporter'@'localhost' IDENTIFIED BY 'exporter-password-for-tests' WITH MAX_USER_CONNECTIONS 3;
 GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO 'exporter'@'localhost';
+CREATE USER IF NOT EXISTS 'replication'@'%' IDENTIFIED BY 'replication-password-for-tests';
+ALTER USER 'replication'@'%' IDENTIFIED BY 'replication-password-for-tests';
+GRANT REPLICATION SLAVE ON *.* TO 'replication'@'%';

@@ -1,13 +1,13 @@
 #!/bin/bash
-# Rendered by webstack: points this replica at its primary 10.71.96.16 and waits until replication runs.
+# Rendered by webstack: makes this server a replica of 10.71.96.16.
 set -eu
 client=(mariadb --defaults-file=/var/lib/webstack/scaled/config/db-02/mariadb/my.cnf)
-"${client[@]}" < /var/lib/webstack/scaled/config/db-02/mariadb/replication.sql
+"${client[@]}" < /var/lib/webstack/scaled/config/db-02/mariadb/role.sql
 deadline=$((SECONDS + 60))
 while (( SECONDS < deadline )); do
   status=$("${client[@]}" -e 'SHOW SLAVE STATUS\G')
   if grep -q 'Slave_IO_Running: Yes' <<<"$status" && grep -q 'Slave_SQL_Running: Yes' <<<"$status"; then
-    echo "replicating from 10.71.96.16"
+    echo "a replica, replicating from 10.71.96.16"
     exit 0
   fi
   sleep 0.5

@@ -1,3 +1,0 @@
-STOP SLAVE;
-CHANGE MASTER TO MASTER_HOST = '10.71.128.16', MASTER_PORT = 3306, MASTER_USER = 'replication', MASTER_PASSWORD = 'replication-password-for-tests', MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1, MASTER_SSL = 1, MASTER_SSL_CA = '/var/lib/webstack/ha/volumes/ca/ca.pem', MASTER_SSL_VERIFY_SERVER_CERT = 1;
-START SLAVE;

@@ -1,0 +1,3 @@
+STOP SLAVE;
+RESET SLAVE ALL;
+SET GLOBAL read_only = OFF;

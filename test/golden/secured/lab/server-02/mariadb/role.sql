@@ -1,0 +1,4 @@
+SET GLOBAL read_only = ON;
+STOP SLAVE;
+CHANGE MASTER TO MASTER_HOST = '10.71.64.11', MASTER_PORT = 3306, MASTER_USER = 'replication', MASTER_PASSWORD = 'replication-password-for-tests', MASTER_USE_GTID = current_pos, MASTER_CONNECT_RETRY = 1;
+START SLAVE;
