@@ -166,10 +166,12 @@ export class MariaDbStore implements PostStore {
   async get(id: number, options: { preferPrimary?: boolean }): Promise<{ post: Post | null; readFrom: string }> {
     const sql = 'SELECT id, author, body, created_at FROM posts WHERE id = ?';
     const found = await this.read(sql, [id], options.preferPrimary ?? false);
-    // A replica may not have a post written a moment ago: only the primary's word makes it a 404.
-    if (found.rows.length === 0 && found.readFrom !== this.primary.endpoint.host && this.primary.answering) {
-      const again = await this.read(sql, [id], true).catch(() => found);
-      return { post: again.rows[0] ? toPost(again.rows[0]) : null, readFrom: again.readFrom };
+    // A replica may not have a post written a moment ago (or, cut off from the primary, for longer
+    // than it knows): only the primary's word makes it a 404. Without it the post may well exist,
+    // and its writer must not be told otherwise: the database is unavailable for this read.
+    if (found.rows.length === 0 && found.readFrom !== this.primary.endpoint.host) {
+      const rows = await this.run<PostRow[]>(this.primary, sql, [id]);
+      return { post: rows[0] ? toPost(rows[0]) : null, readFrom: this.primary.endpoint.host };
     }
     return { post: found.rows[0] ? toPost(found.rows[0]) : null, readFrom: found.readFrom };
   }

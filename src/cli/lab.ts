@@ -232,6 +232,32 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     });
 
   cli
+    .command('prove')
+    .description("break every host of a running stack in turn (kill, freeze, cut) under a steady workload of what users do, and hold what they saw against what `check` predicted; then look for every acknowledged write on every database server. Exits 1 on any disagreement, lost write or read-your-writes violation")
+    .option('--stack <name>', 'which stack (may be left out while one stack is up)')
+    .option('--only <hosts>', 'break only these hosts (comma-separated)')
+    .option('--faults <kinds>', 'which faults, comma-separated: kill, freeze, cut', 'kill,freeze,cut')
+    .option('--hold <duration>', 'how long each fault lasts before heal', '8s')
+    .option('-r, --rate <n>', 'operations a second from the client, of every kind together', toInt, 100)
+    .option('--json', 'print every figure as JSON')
+    .action(async (opts: { stack?: string; only?: string; faults: string; hold: string; rate: number; json?: boolean }) => {
+      const { PROVE_FAULTS } = await import('../prove/verdict.ts');
+      const faults = opts.faults.split(',').map((f) => f.trim()).filter(Boolean);
+      const unknown = faults.filter((f) => !(PROVE_FAULTS as readonly string[]).includes(f));
+      if (faults.length === 0 || unknown.length > 0) throw new UsageError(`--faults '${opts.faults}': ${unknown.length ? `'${unknown.join("', '")}' is not a fault prove makes` : 'name at least one'}; use some of: ${PROVE_FAULTS.join(', ')}.`);
+      if (opts.rate < 10 || opts.rate > 1000) throw new UsageError(`--rate ${opts.rate}: give 10 to 1000 operations a second.`);
+      const holdMs = durationOption('--hold', opts.hold);
+      if (holdMs > 120_000) throw new UsageError(`--hold ${opts.hold}: at most 2m per fault.`);
+      const request = { faults: faults as (typeof PROVE_FAULTS)[number][], holdMs, rate: opts.rate, ...(opts.only ? { only: opts.only.split(',').map((h) => h.trim()).filter(Boolean) } : {}) };
+      await lab.checkMachine();
+      const { prove } = await import('../lab/prove.ts');
+      const { formatProve } = await import('../prove/format.ts');
+      const report = await prove(pickStack(home(), opts.stack), request, { home: home(), target: await lab.target(), say: opts.json ? () => undefined : say });
+      io.stdout(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatProve(report));
+      if (!report.ok) setExit(EXIT.failed);
+    });
+
+  cli
     .command('load')
     .description('send N requests at R per second from a host of the stack (the client by default); prints status counts and latency percentiles')
     .argument('<url...>', 'one URL, or several on the same origin requested in turn (http://www.foobar.com/api/posts)')

@@ -6,6 +6,7 @@ import { daemonPaths, stackPaths } from '../plan/paths.ts';
 import { labError } from './errors.ts';
 import { readFaults, readPromotion, readRunningDesign, runningHost, writeJsonAtomic } from './state.ts';
 import type { Target } from './target.ts';
+import { sqlOn, type Sql } from './sql.ts';
 import { reapply } from './up.ts';
 
 // `promote`: a replica becomes the primary of a primary/replica design (failover: manual), and
@@ -60,18 +61,12 @@ export async function promote(stack: string, request: PromoteRequest, options: P
   const problem = promotionProblem(design, host);
   if (problem) throw new UsageError(`cannot promote ${host}: ${problem}.`);
   const primary = primaryOf(design)!;
-  const faults = readFaults(stackPaths(home, stack).faults);
+  const paths = stackPaths(home, stack);
+  const faults = readFaults(paths.faults);
   if (faults[host]) throw labError('host-failed', `${host} is failed on purpose (${faults[host]!.how}); a replica that is down cannot be promoted.`, `npx webstack heal ${host} --stack ${stack}`);
 
-  const paths = stackPaths(home, stack);
   const namespaceOf = (name: string) => state.hosts.find((h) => h.name === name)!.namespace;
-  const sql: Sql = async (name, statements, timeoutMs = 10_000) => {
-    const cnf = `${daemonPaths(paths, name, 'mariadb').config}/my.cnf`;
-    // Vertical output (\G) keeps its field names; a table's are left out, for one value.
-    const names = statements.endsWith('\\G') ? [] : ['-N'];
-    const result = await target.run(namespaceOf(name), ['mariadb', `--defaults-file=${cnf}`, ...names, '-B', '-e', statements], { allowFailure: true, timeoutMs });
-    return { ok: result.exitCode === 0, out: result.exitCode === 0 ? result.stdout.trim() : (result.stderr || result.stdout || `no answer within ${timeoutMs / 1000} s`).trim() };
-  };
+  const sql = sqlOn(home, state, target);
   const must = async (name: string, statements: string, timeoutMs?: number): Promise<string> => {
     const { ok, out } = await sql(name, statements, timeoutMs);
     if (!ok) throw labError('command-failed', `${name}'s MariaDB refused \`${statements}\`: ${out}`, `npx webstack logs ${name} mariadb --stack ${stack}`);
@@ -86,18 +81,23 @@ export async function promote(stack: string, request: PromoteRequest, options: P
     say(`${stack}: switching the primary over from ${primary} to ${host}`);
     const started = Date.now();
     const logged = gtidList(await must(primary, 'SET GLOBAL read_only = ON; SELECT @@global.gtid_binlog_pos'));
-    if (logged) {
-      const caughtUp = await sql(host, `SELECT MASTER_GTID_WAIT('${logged}', ${timeoutMs / 1000})`, timeoutMs + 5_000);
-      if (caughtUp.out !== '0') {
-        await must(primary, 'SET GLOBAL read_only = OFF');
-        throw labError(
-          'replica-behind',
-          `${host} did not apply ${primary}'s last transaction (${logged}) within ${timeoutMs / 1000} s${caughtUp.ok ? '' : ` (${caughtUp.out})`}; the switchover was called off, and ${primary} takes writes again.`,
-          `npx webstack status --stack ${stack} shows how far behind ${host} is; promote it again when it keeps up (--catch-up-timeout gives it longer)`,
-        );
+    try {
+      if (logged) {
+        const caughtUp = await sql(host, `SELECT MASTER_GTID_WAIT('${logged}', ${timeoutMs / 1000})`, timeoutMs + 5_000);
+        if (caughtUp.out !== '0') {
+          throw labError(
+            'replica-behind',
+            `${host} did not apply ${primary}'s last transaction (${logged}) within ${timeoutMs / 1000} s${caughtUp.ok ? '' : ` (${caughtUp.out})`}; the switchover was called off, and ${primary} takes writes again.`,
+            `npx webstack status --stack ${stack} shows how far behind ${host} is; promote it again when it keeps up (--catch-up-timeout gives it longer)`,
+          );
+        }
       }
+      await must(host, PRIMARY_ROLE_SQL.join(' '));
+    } catch (error) {
+      // Called off before the replica took writes: the primary takes them again, as before.
+      await must(primary, 'SET GLOBAL read_only = OFF');
+      throw error;
     }
-    await must(host, PRIMARY_ROLE_SQL.join(' '));
     writesPausedMs = Date.now() - started;
     say(`  ✓ ${primary} turned read-only at ${logged || 'its first transaction'}; ${host} applied all of it and takes writes (writes paused ${writesPausedMs} ms)`);
   } else {
@@ -161,9 +161,6 @@ export function transactionsBehind(ahead: string, behind: string): number {
   for (const [domain, seq] of parseGtids(ahead)) count += Math.max(0, seq - (theirs.get(domain) ?? 0));
   return count;
 }
-
-/** Statements run as root on a host's MariaDB, over its socket: whether they succeeded, and what they printed or why not. */
-type Sql = (host: string, statements: string, timeoutMs?: number) => Promise<{ ok: boolean; out: string }>;
 
 interface Behind {
   /** What the replica received (Gtid_IO_Pos), '' when nothing. */

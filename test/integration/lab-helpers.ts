@@ -23,7 +23,7 @@ export interface Run {
 
 /** The real CLI, as a user runs it. */
 export function webstack(...args: string[]): Run {
-  const result = spawnSync(process.execPath, [join(repoRoot, 'bin/webstack.js'), ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 240_000 });
+  const result = spawnSync(process.execPath, [join(repoRoot, 'bin/webstack.js'), ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 400_000 });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -1,0 +1,162 @@
+import { breaks } from '../analysis/spof.ts';
+import type { Expr } from '../analysis/expr.ts';
+import type { ResolvedStack } from '../design/types.ts';
+import { CAPABILITIES, type Capability } from '../design/vocabulary.ts';
+import { percentile } from '../load/generator.ts';
+import type { UserOperation } from './workload.ts';
+
+// What `prove` concludes, pure: what each fault cost each capability, whether every acknowledged
+// write is stored exactly once on every database server, and, host by host, whether what users
+// saw agrees with what `check` predicted.
+
+/** The faults `prove` makes: each takes a host away as `check` reasons about a lost host. */
+export const PROVE_FAULTS = ['kill', 'freeze', 'cut'] as const;
+export type ProveFault = (typeof PROVE_FAULTS)[number];
+
+export interface FaultRun {
+  readonly host: string;
+  readonly how: ProveFault;
+  /** When the fault was made, `heal` asked for, and `heal` done (every daemon of the host ready), ms since the epoch. */
+  readonly faultAt: number;
+  readonly healAt: number;
+  readonly healedAt: number;
+  readonly operations: readonly UserOperation[];
+}
+
+export type Observed = 'survived' | 'broken' | 'unobserved';
+
+export interface CapabilityMeasure {
+  readonly capability: Capability;
+  /** Operations due while the host was down (from the fault to `heal`). */
+  readonly operations: number;
+  readonly failed: number;
+  /** Writes whose outcome is unknown (sent, not answered), among the failed ones. */
+  readonly indeterminate: number;
+  /** From the fault to the start of the first and of the last failed operation, until the run's end; null without failures. */
+  readonly errorWindowMs: { readonly first: number; readonly last: number } | null;
+  /** From `heal` to the last failure after it; 0 when none failed after `heal`. */
+  readonly recoveryMs: number;
+  /** The slowest 1 % of the operations due while the host was down. */
+  readonly p99Ms: number;
+  readonly observed: Observed;
+}
+
+/**
+ * What a fault cost each capability. A capability survived when nothing failed later than
+ * `budgetMs` after the fault while the host was down: the time the design's own mechanisms take
+ * to route around a lost host.
+ */
+export function measureFault(run: FaultRun, budgetMs: number): CapabilityMeasure[] {
+  return CAPABILITIES.map((capability) => {
+    const mine = run.operations.filter((o) => o.kind === capability);
+    const down = mine.filter((o) => o.start >= run.faultAt && o.start < run.healAt);
+    const failures = mine.filter((o) => o.start >= run.faultAt && o.outcome !== 'ok');
+    const failedWhileDown = failures.filter((o) => o.start < run.healAt);
+    const lateFailure = failedWhileDown.some((o) => o.start > run.faultAt + budgetMs);
+    const afterHeal = failures.filter((o) => o.start >= run.healAt);
+    const latencies = down.map((o) => o.end - o.start).sort((a, b) => a - b);
+    return {
+      capability,
+      operations: down.length,
+      failed: failedWhileDown.length,
+      indeterminate: failedWhileDown.filter((o) => o.outcome === 'indeterminate').length,
+      errorWindowMs: failures.length > 0 ? { first: failures[0]!.start - run.faultAt, last: failures.at(-1)!.start - run.faultAt } : null,
+      recoveryMs: afterHeal.length > 0 ? afterHeal.at(-1)!.start - run.healAt : 0,
+      p99Ms: percentile(latencies, 99),
+      observed: down.length === 0 ? 'unobserved' : lateFailure ? 'broken' : 'survived',
+    };
+  });
+}
+
+/** How long the design's own mechanisms may take to route around a lost host, plus a request's time in flight. */
+export function failoverBudgetMs(design: ResolvedStack): number {
+  const { healthChecks } = design.policies;
+  const mechanisms = [
+    // HAProxy marks a backend down after `fall` failed checks, `intervalMs` apart.
+    healthChecks.enabled ? healthChecks.intervalMs * (healthChecks.fall + 1) : 0,
+    // keepalived moves a virtual IP within about a second.
+    design.virtualIps.length > 0 ? 1_000 : 0,
+    // A Galera cluster evicts a silent member and the write address moves within two seconds.
+    design.policies.db.replication === 'galera' ? 2_000 : 0,
+  ];
+  return Math.max(...mechanisms) + IN_FLIGHT_MS;
+}
+
+/** What a request already sent to the lost host may take to fail over (the app's database deadline, retried once, and HAProxy's retry). */
+const IN_FLIGHT_MS = 2_000;
+
+export type Predicted = 'breaks' | 'survives' | 'outside';
+
+export interface VerdictRow {
+  readonly host: string;
+  readonly capability: Capability;
+  /** `check`'s word: the host is a single point of failure for it, or not; `outside` for a host the design does not own (the lab's stand-in for a managed DNS). */
+  readonly predicted: Predicted;
+  readonly observed: Partial<Record<ProveFault, Observed>>;
+  readonly agrees: boolean;
+}
+
+/** Host by host and capability by capability, `check`'s prediction against what each fault showed. */
+export function verdictRows(design: ResolvedStack, expressions: Record<Capability, Expr>, measured: readonly { run: FaultRun; measures: readonly CapabilityMeasure[] }[]): VerdictRow[] {
+  const rows: VerdictRow[] = [];
+  const hosts = [...new Set(measured.map((m) => m.run.host))];
+  for (const host of hosts) {
+    const owned = design.hosts.some((h) => h.name === host);
+    for (const capability of CAPABILITIES) {
+      const predicted: Predicted = !owned ? 'outside' : breaks(expressions[capability], host) ? 'breaks' : 'survives';
+      const observed: Partial<Record<ProveFault, Observed>> = {};
+      for (const { run, measures } of measured.filter((m) => m.run.host === host)) observed[run.how] = measures.find((m) => m.capability === capability)!.observed;
+      const seen = Object.values(observed).filter((o) => o !== 'unobserved');
+      const agrees = predicted === 'outside' || seen.every((o) => (predicted === 'breaks' ? o === 'broken' : o === 'survived'));
+      rows.push({ host, capability, predicted, observed, agrees });
+    }
+  }
+  return rows;
+}
+
+export interface ServerWrites {
+  readonly host: string;
+  /** Acknowledged writes it does not hold. */
+  readonly missing: readonly string[];
+  /** Keys it holds more than once. */
+  readonly duplicated: readonly string[];
+  /** Writes the client was told were refused, which it holds all the same. */
+  readonly refusedButStored: readonly string[];
+}
+
+export interface Consistency {
+  readonly acknowledged: number;
+  readonly refused: number;
+  readonly indeterminate: number;
+  /** Of the writes of unknown outcome, how many every server holds. */
+  readonly indeterminateStored: number;
+  readonly servers: readonly ServerWrites[];
+  /** A session that wrote, then read its post back after the write was acknowledged, and did not find it. */
+  readonly readYourWritesViolations: readonly { readonly session: number; readonly postId: number; readonly at: number; readonly servedBy?: string; readonly readFrom?: string }[];
+  readonly ok: boolean;
+}
+
+/** Jepsen's question for this workload: is every acknowledged write stored, once, on every database server? */
+export function checkConsistency(operations: readonly UserOperation[], stored: ReadonlyMap<string, ReadonlyMap<string, number>>): Consistency {
+  const writes = operations.filter((o) => o.kind === 'write' && o.key !== undefined);
+  const keys = (outcome: UserOperation['outcome']) => writes.filter((w) => w.outcome === outcome).map((w) => w.key!);
+  const acknowledged = keys('ok');
+  const refused = keys('failed');
+  const indeterminate = keys('indeterminate');
+  const servers = [...stored].map(([host, held]): ServerWrites => ({
+    host,
+    missing: acknowledged.filter((k) => !held.has(k)),
+    duplicated: [...held].filter(([, count]) => count > 1).map(([k]) => k),
+    refusedButStored: refused.filter((k) => held.has(k)),
+  }));
+  const violations = operations.filter((o) => o.sawOwnWrite === false).map((o) => ({ session: o.session, postId: o.postId!, at: o.start, ...(o.servedBy ? { servedBy: o.servedBy } : {}), ...(o.readFrom ? { readFrom: o.readFrom } : {}) }));
+  return {
+    acknowledged: acknowledged.length,
+    refused: refused.length,
+    indeterminate: indeterminate.length,
+    indeterminateStored: indeterminate.filter((k) => [...stored.values()].every((held) => held.has(k))).length,
+    servers,
+    readYourWritesViolations: violations,
+    ok: servers.every((s) => s.missing.length === 0 && s.duplicated.length === 0 && s.refusedButStored.length === 0) && violations.length === 0,
+  };
+}

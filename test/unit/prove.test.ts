@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, test } from 'node:test';
+import { capabilityExpressions } from '../../src/analysis/capabilities.ts';
+import { loadDesign } from '../../src/design/load.ts';
+import type { Capability } from '../../src/design/vocabulary.ts';
+import type { ProveReport } from '../../src/lab/prove.ts';
+import { formatProve } from '../../src/prove/format.ts';
+import { checkConsistency, failoverBudgetMs, measureFault, verdictRows, type FaultRun } from '../../src/prove/verdict.ts';
+import { runWorkload, writeOutcome, type UserOperation } from '../../src/prove/workload.ts';
+
+// `prove` without a lab: the workload against a loopback server that misbehaves on purpose, and
+// the verdict from operations made up to say exactly one thing each.
+
+describe("prove's workload", () => {
+  test("tells a write's outcome by its answer: stored, certainly not, or unknown", () => {
+    assert.equal(writeOutcome(201, null), 'ok');
+    assert.equal(writeOutcome(503, null), 'failed', 'refused by the app, or no server at the load balancer');
+    assert.equal(writeOutcome(400, null), 'failed');
+    assert.equal(writeOutcome(null, 'ECONNREFUSED'), 'failed', 'never reached the stack');
+    assert.equal(writeOutcome(504, null), 'indeterminate', 'sent, and the app does not know');
+    assert.equal(writeOutcome(502, null), 'indeterminate');
+    assert.equal(writeOutcome(null, 'ETIMEDOUT'), 'indeterminate');
+    assert.equal(writeOutcome(null, 'ECONNRESET'), 'indeterminate');
+  });
+
+  test('keeps its schedule, records every operation once, and catches a session that cannot read its own write', async () => {
+    // A site that stores posts, except that it forgets every fifth one, refuses every seventh write, and never answers every eleventh.
+    const posts = new Set<number>();
+    let writes = 0;
+    const server: Server = createServer((req, res) => {
+      const cookie = req.headers.cookie ?? '';
+      if (req.method === 'POST') {
+        writes++;
+        if (writes % 11 === 0) return; // never answered
+        if (writes % 7 === 0) return void res.writeHead(503).end('{"outcome":"refused"}');
+        if (writes % 5 !== 0) posts.add(writes);
+        res.writeHead(201, { 'content-type': 'application/json', 'set-cookie': `wrote=${writes}; Path=/`, 'x-served-by': 'loopback' }).end(JSON.stringify({ id: writes }));
+        return;
+      }
+      const own = /^\/api\/posts\/(\d+)$/.exec(req.url ?? '');
+      if (own) {
+        assert.match(cookie, /wrote=\d+/, 'the session sends its cookie back');
+        return void res.writeHead(posts.has(Number(own[1])) ? 200 : 404).end('{}');
+      }
+      res.writeHead(200, { 'x-read-from': 'loopback-db' }).end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const started = Date.now();
+      const ops = await runWorkload({ base: `http://127.0.0.1:${port}`, rate: 200, maxDurationMs: 1000, sessions: 4, timeoutMs: 300, run: 'unit' });
+      const tookMs = Date.now() - started;
+      assert.equal(ops.length, 200, 'one operation per 5 ms for a second, whatever their fate');
+      assert.ok(tookMs >= 990 && tookMs < 1000 + 300 + 1500, `paced over the second, plus the last deadline (${tookMs} ms)`);
+      const kinds = (kind: Capability) => ops.filter((o) => o.kind === kind);
+      assert.deepEqual([kinds('static').length, kinds('read').length, kinds('write').length, kinds('resolve').length], [60, 80, 40, 20]);
+      const writesSeen = kinds('write');
+      assert.ok(writesSeen.some((w) => w.outcome === 'failed' && w.status === 503), 'a refused write is failed');
+      assert.ok(writesSeen.some((w) => w.outcome === 'indeterminate' && w.status === null), 'an unanswered write is of unknown outcome');
+      assert.ok(writesSeen.filter((w) => w.outcome === 'ok').every((w) => w.postId !== undefined && w.key?.startsWith('unit-')));
+      assert.ok(ops.every((o) => o.end >= o.start && o.session >= 0 && o.session < 4));
+      const rywChecks = kinds('read').filter((o) => o.sawOwnWrite !== undefined);
+      assert.ok(rywChecks.some((o) => o.sawOwnWrite === true), 'sessions read their own writes back');
+      assert.ok(rywChecks.some((o) => o.sawOwnWrite === false), 'and the forgotten ones are caught');
+      assert.equal(kinds('static')[0]!.readFrom, 'loopback-db');
+    } finally {
+      server.close();
+    }
+  });
+
+  test('stops as soon as its stop file exists', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'webstack-prove-'));
+    const server = createServer((_req, res) => res.writeHead(200).end('ok'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const stopFile = join(dir, 'stop');
+      setTimeout(() => writeFileSync(stopFile, ''), 300);
+      const ops = await runWorkload({ base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, rate: 100, maxDurationMs: 60_000, stopFile, sessions: 2, timeoutMs: 500, run: 'stop' });
+      assert.ok(ops.length >= 25 && ops.length <= 80, `stopped soon after 0.3 s (${ops.length} operations, of 6,000 it had time for)`);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Operations of one kind, one every 100 ms from `from` to `to` (ms, relative), failing inside `failing`. */
+function ops(kind: Capability, from: number, to: number, failing: [number, number] | null, outcome: UserOperation['outcome'] = 'failed'): UserOperation[] {
+  const made: UserOperation[] = [];
+  for (let t = from; t < to; t += 100) {
+    const failed = failing !== null && t >= failing[0] && t < failing[1];
+    made.push({ kind, session: 0, start: t, end: t + 5, outcome: failed ? outcome : 'ok', status: failed ? 503 : 200 });
+  }
+  return made;
+}
+
+describe("prove's verdict", () => {
+  const run = (operations: UserOperation[], host = 'server-02'): FaultRun => ({ host, how: 'kill', faultAt: 2000, healAt: 10_000, healedAt: 11_000, operations });
+
+  test('a capability that fails only within the budget survived; one that fails later broke; one never tried is unobserved', () => {
+    const measures = measureFault(run([...ops('static', 0, 13_000, [2000, 3500]), ...ops('write', 0, 13_000, [2100, 10_500]), ...ops('read', 0, 13_000, null)]), 3500);
+    const by = (c: Capability) => measures.find((m) => m.capability === c)!;
+    assert.equal(by('static').observed, 'survived');
+    assert.deepEqual(by('static').errorWindowMs, { first: 0, last: 1400 });
+    assert.equal(by('write').observed, 'broken');
+    assert.equal(by('write').failed, 79);
+    assert.equal(by('write').recoveryMs, 400, 'failing for 0.4 s after heal');
+    assert.equal(by('read').observed, 'survived');
+    assert.equal(by('read').failed, 0);
+    assert.equal(by('resolve').observed, 'unobserved');
+  });
+
+  test("agrees with check on distributed when the primary's loss breaks writes only, and names the row that disagrees", async () => {
+    const design = (await loadDesign('distributed')).stack;
+    const budget = failoverBudgetMs(design);
+    assert.equal(budget, 3500, 'health checks every 500 ms, down after 2: 1.5 s, and 2 s for what was in flight');
+    const primaryLost = run([...ops('static', 0, 13_000, null), ...ops('read', 0, 13_000, null), ...ops('write', 0, 13_000, [2000, 10_000]), ...ops('resolve', 0, 13_000, null)], 'server-01');
+    const rows = verdictRows(design, capabilityExpressions(design), [{ run: primaryLost, measures: measureFault(primaryLost, budget) }]);
+    assert.deepEqual(rows.map((r) => `${r.capability} ${r.predicted} ${r.observed.kill} ${r.agrees}`), ['resolve survives survived true', 'static survives survived true', 'read survives survived true', 'write breaks broken true']);
+
+    // Planted: the replica's loss breaks reads, which check says it does not.
+    const replicaLost = run([...ops('static', 0, 13_000, null), ...ops('read', 0, 13_000, [2000, 10_000]), ...ops('write', 0, 13_000, null)], 'server-02');
+    const planted = verdictRows(design, capabilityExpressions(design), [{ run: replicaLost, measures: measureFault(replicaLost, budget) }]);
+    assert.deepEqual(planted.filter((r) => !r.agrees).map((r) => `${r.host} ${r.capability}`), ['server-02 read']);
+    const report: ProveReport = { stack: 'planted', run: 'p', budgetMs: budget, faults: [], verdict: planted, consistency: checkConsistency([], new Map()), durationS: 1, ok: false };
+    const text = formatProve(report);
+    assert.match(text, /server-02 +survives: - +survives: ok +✗ survives: BROKEN +survives: ok/);
+    assert.match(text, /planted: ✗ not proved \(1 s\): 1 disagreement with check \(server-02 read\)\./);
+  });
+
+  test('a host the design does not own (the managed DNS) is reported, not held against check', async () => {
+    const design = (await loadDesign('distributed')).stack;
+    const dnsLost = run(ops('resolve', 0, 13_000, [2000, 10_000]), 'dns');
+    const rows = verdictRows(design, capabilityExpressions(design), [{ run: dnsLost, measures: measureFault(dnsLost, 3500) }]);
+    assert.deepEqual(rows.map((r) => [r.capability, r.predicted, r.agrees]), [['resolve', 'outside', true], ['static', 'outside', true], ['read', 'outside', true], ['write', 'outside', true]]);
+  });
+});
+
+describe("prove's count of the writes", () => {
+  const write = (key: string, outcome: UserOperation['outcome']): UserOperation => ({ kind: 'write', session: 0, start: 0, end: 1, outcome, status: outcome === 'ok' ? 201 : 503, key });
+
+  test('finds a lost acknowledged write, one stored twice, a refused one stored, and counts the unknown ones stored', () => {
+    const operations = [write('a', 'ok'), write('b', 'ok'), write('c', 'failed'), write('d', 'indeterminate'), write('e', 'indeterminate')];
+    const fine = checkConsistency(operations, new Map([['db-1', new Map([['a', 1], ['b', 1], ['d', 1]])], ['db-2', new Map([['a', 1], ['b', 1], ['d', 1]])]]));
+    assert.equal(fine.ok, true);
+    assert.deepEqual([fine.acknowledged, fine.refused, fine.indeterminate, fine.indeterminateStored], [2, 1, 2, 1]);
+    const broken = checkConsistency(operations, new Map([['db-1', new Map([['a', 2], ['c', 1]])], ['db-2', new Map([['a', 1], ['b', 1]])]]));
+    assert.equal(broken.ok, false);
+    assert.deepEqual(broken.servers[0], { host: 'db-1', missing: ['b'], duplicated: ['a'], refusedButStored: ['c'] });
+    assert.deepEqual(broken.servers[1], { host: 'db-2', missing: [], duplicated: [], refusedButStored: [] });
+  });
+
+  test('a session that did not find its own acknowledged write is a violation', () => {
+    const read: UserOperation = { kind: 'read', session: 3, start: 50, end: 60, outcome: 'ok', status: 404, postId: 17, sawOwnWrite: false };
+    const result = checkConsistency([read], new Map());
+    assert.equal(result.ok, false);
+    assert.deepEqual(result.readYourWritesViolations, [{ session: 3, postId: 17, at: 50 }]);
+  });
+});
