@@ -228,6 +228,7 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
   console.log(`  HTTPS / HTTP: ${(rps(served.tlsKept) / rps(served.plainKept)).toFixed(2)}x kept alive, ${(rps(served.tlsNew) / rps(served.plainNew)).toFixed(2)}x with a new connection each`);
   await (await import('./monitoring.ts')).benchMonitoring();
   await (await import('./database.ts')).benchDatabase();
+  await (await import('./prove.ts')).benchProve();
 } else {
   console.log('\nlab: skipped (needs root on Linux; BENCH_LAB=0 also skips it)');
 }

@@ -2,7 +2,7 @@
 # Installs what webstack needs on a Debian machine, idempotently: Node.js 20 or newer
 # (from Debian if it is missing), the daemons and tools the lab runs (from Debian, without
 # letting their packages start system services: webstack runs them itself, inside its
-# namespaces), and the npm packages pinned in package-lock.json.
+# namespaces), and the npm packages pinned in package-lock.json. `--tests`: what the tests need too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +29,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 # The Debian packages come from the daemon registry (src/daemons/registry.ts), so that a daemon
-# added there is installed here too.
+# added there is installed here too. With --tests, also what only the tests use: Debian's
+# chromium, in which they open the pages webstack writes (prove's report) and look at them.
 packages=$(node bin/webstack.js packages)
+if [ "${1:-}" = "--tests" ]; then packages="$packages chromium"; fi
 missing=""
 for package in $packages; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then missing="$missing $package"; fi

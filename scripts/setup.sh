@@ -3,7 +3,7 @@
 # then bring the default blueprint (simple) up for real and say how to reach it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
+bash scripts/install.sh --tests
 mkdir -p out
 npx --no-install webstack check distributed
 npx --no-install webstack diagram distributed -o out/distributed.svg

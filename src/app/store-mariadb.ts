@@ -215,7 +215,7 @@ export class MariaDbStore implements PostStore {
         // writable server is found, the write goes there, within the same deadline.
         if (!(error instanceof DatabaseUnavailable) || !isReadOnly(error.cause)) throw error;
         primary.writable = false;
-        if (await this.awaitWriter(deadline)) continue;
+        if (Date.now() < deadline && (await this.awaitWriter(deadline))) continue;
         throw new PrimaryUnavailable(primary.endpoint.host, error);
       }
     }

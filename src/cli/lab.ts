@@ -172,7 +172,7 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     .command('fail')
     .description('break a host of a running stack: kill its processes, freeze them, or cut its links')
     .argument('<host>', 'a host of the stack')
-    .option('--how <how>', `kill (SIGKILL), freeze (SIGSTOP) or cut (links down)`, 'kill')
+    .option('--how <how>', `kill (SIGKILL), freeze (SIGSTOP), cut (links down) or restart (SIGTERM, started again by heal)`, 'kill')
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .action(async (host: string, opts: { how: string; stack?: string }) => {
       if (!(FAULT_KINDS as readonly string[]).includes(opts.how)) throw new UsageError(`--how '${opts.how}' is not a way to fail; use one of: ${FAULT_KINDS.join(', ')}.`);
@@ -233,26 +233,28 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
 
   cli
     .command('prove')
-    .description("break every host of a running stack in turn (kill, freeze, cut) under a steady workload of what users do, and hold what they saw against what `check` predicted; then look for every acknowledged write on every database server. Exits 1 on any disagreement, lost write or read-your-writes violation")
+    .description("break every host of a running stack in turn (kill, freeze, cut, restart) under a steady workload of what users do, and hold what they saw against what `check` predicted; then look for every acknowledged write on every database server. Exits 1 on any disagreement, lost write or read-your-writes violation")
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .option('--only <hosts>', 'break only these hosts (comma-separated)')
-    .option('--faults <kinds>', 'which faults, comma-separated: kill, freeze, cut', 'kill,freeze,cut')
-    .option('--hold <duration>', 'how long each fault lasts before heal', '8s')
+    .option('--faults <kinds>', 'which faults, comma-separated: kill, freeze, cut, restart', 'kill,freeze,cut,restart')
+    .option('--hold <duration>', 'how long each fault lasts before heal', '6s')
     .option('-r, --rate <n>', 'operations a second from the client, of every kind together', toInt, 100)
+    .option('--report <file.html>', 'also write a self-contained HTML report: the diagram, the verdict, the writes and a timeline per fault')
     .option('--json', 'print every figure as JSON')
-    .action(async (opts: { stack?: string; only?: string; faults: string; hold: string; rate: number; json?: boolean }) => {
+    .action(async (opts: { stack?: string; only?: string; faults: string; hold: string; rate: number; report?: string; json?: boolean }) => {
       const { PROVE_FAULTS } = await import('../prove/verdict.ts');
       const faults = opts.faults.split(',').map((f) => f.trim()).filter(Boolean);
       const unknown = faults.filter((f) => !(PROVE_FAULTS as readonly string[]).includes(f));
       if (faults.length === 0 || unknown.length > 0) throw new UsageError(`--faults '${opts.faults}': ${unknown.length ? `'${unknown.join("', '")}' is not a fault prove makes` : 'name at least one'}; use some of: ${PROVE_FAULTS.join(', ')}.`);
       if (opts.rate < 10 || opts.rate > 1000) throw new UsageError(`--rate ${opts.rate}: give 10 to 1000 operations a second.`);
       const holdMs = durationOption('--hold', opts.hold);
+      if (opts.report && !existsSync(dirname(resolve(opts.report)))) throw new UsageError(`--report ${opts.report}: the directory ${dirname(resolve(opts.report))} does not exist.`);
       if (holdMs > 120_000) throw new UsageError(`--hold ${opts.hold}: at most 2m per fault.`);
       const request = { faults: faults as (typeof PROVE_FAULTS)[number][], holdMs, rate: opts.rate, ...(opts.only ? { only: opts.only.split(',').map((h) => h.trim()).filter(Boolean) } : {}) };
       await lab.checkMachine();
       const { prove } = await import('../lab/prove.ts');
       const { formatProve } = await import('../prove/format.ts');
-      const report = await prove(pickStack(home(), opts.stack), request, { home: home(), target: await lab.target(), say: opts.json ? () => undefined : say });
+      const report = await prove(pickStack(home(), opts.stack), request, { home: home(), target: await lab.target(), say: opts.json ? () => undefined : say, ...(opts.report ? { report: resolve(opts.report) } : {}) });
       io.stdout(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatProve(report));
       if (!report.ok) setExit(EXIT.failed);
     });

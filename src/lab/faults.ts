@@ -7,10 +7,14 @@ import type { Target } from './target.ts';
 // `fail` and `heal`: break one host of a running stack the way real servers break, and mend it.
 //   kill   — SIGKILL every process in the host (a crash, a power cut);
 //   freeze — SIGSTOP them (a hung machine: connections open, nothing answers);
-//   cut    — set the host's interfaces down (a pulled cable: peers see silence, not refusals).
+//   cut    — set the host's interfaces down (a pulled cable: peers see silence, not refusals);
+//   restart — SIGTERM them, as a clean shutdown for maintenance would, and start them at `heal`.
 // The fault is recorded in run/faults.json before it is made, so the supervisor leaves the host
 // alone (no restart) until `heal`, which undoes exactly what was done and asks the supervisor
 // (SIGUSR2) to start what was killed.
+
+/** How long a cleanly stopped daemon may take to exit before it is killed. */
+const STOP_GRACE_MS = 10_000;
 
 export interface FaultOptions {
   readonly home: string;
@@ -37,6 +41,11 @@ export async function fail(stack: string, host: string, how: FaultKind, options:
   if (how === 'cut') {
     for (const link of links) await target.run(id, ['ip', 'link', 'set', link, 'down']);
     say(`${host}: cut off (${links.join(', ') || 'no interface was up'} down); its daemons run but nothing reaches them`);
+  } else if (how === 'restart') {
+    // Each daemon shuts down as it would for maintenance; one still running after the grace is killed.
+    const count = await signalAll(id, 'SIGTERM', target, true, STOP_GRACE_MS);
+    await signalAll(id, 'SIGKILL', target, true);
+    say(`${host}: stopped ${count} process${count === 1 ? '' : 'es'} cleanly${daemons.length ? ` (${daemons.join(', ')})` : ''}; \`heal\` starts them again`);
   } else {
     const signal = how === 'kill' ? 'SIGKILL' : 'SIGSTOP';
     const count = await signalAll(id, signal, target, how === 'kill');
@@ -60,7 +69,7 @@ export async function heal(stack: string, host: string, options: FaultOptions): 
   const rest = Object.fromEntries(Object.entries(faults).filter(([name]) => name !== host));
   writeJsonAtomic(paths.faults, rest);
   target.signalSupervisor(state.supervisor!, 'SIGUSR2');
-  say(`${host}: ${fault.how === 'kill' ? 'starting its daemons again' : fault.how === 'freeze' ? 'running again' : 'links up again'}`);
+  say(`${host}: ${fault.how === 'kill' || fault.how === 'restart' ? 'starting its daemons again' : fault.how === 'freeze' ? 'running again' : 'links up again'}`);
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
   for (;;) {
@@ -85,9 +94,9 @@ async function upLinks(host: string, target: Target): Promise<string[]> {
  * Signals every process in the host, twice over to catch one forked meanwhile; with `untilGone`,
  * again until none is left. Returns how many processes were signalled.
  */
-export async function signalAll(host: string, signal: NodeJS.Signals, target: Target, untilGone: boolean): Promise<number> {
+export async function signalAll(host: string, signal: NodeJS.Signals, target: Target, untilGone: boolean, withinMs = 5_000): Promise<number> {
   const seen = new Set<number>();
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + withinMs;
   for (let round = 0; ; round++) {
     const pids = (await target.pids(host)).filter((pid) => untilGone || !seen.has(pid));
     if (pids.length === 0 || Date.now() > deadline || (!untilGone && round > 1)) break;

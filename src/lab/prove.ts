@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { capabilityExpressions } from '../analysis/capabilities.ts';
@@ -6,7 +7,7 @@ import { withPrimary } from '../design/promote.ts';
 import { APP_DATABASE } from '../daemons/mariadb.ts';
 import { programCommand, REPO_ROOT } from '../entry.ts';
 import { stackPaths } from '../plan/paths.ts';
-import { checkConsistency, failoverBudgetMs, measureFault, verdictRows, type CapabilityMeasure, type Consistency, type FaultRun, type ProveFault, type VerdictRow } from '../prove/verdict.ts';
+import { checkConsistency, failoverBudgetMs, measureFault, verdictRows, type CapabilityMeasure, type Consistency, type FaultRun, type ProveFault, type TimelineBin, type VerdictRow, timelineOf } from '../prove/verdict.ts';
 import type { UserOperation, WorkloadOptions } from '../prove/workload.ts';
 import { labError } from './errors.ts';
 import { fail, heal } from './faults.ts';
@@ -35,6 +36,8 @@ export interface ProveOptions {
   readonly home: string;
   readonly target: Target;
   readonly say: (line: string) => void;
+  /** Where to write the HTML report (prove/report.ts), if anywhere. */
+  readonly report?: string;
 }
 
 export interface ProvedFault {
@@ -46,6 +49,8 @@ export interface ProvedFault {
   readonly healMs: number;
   readonly operations: number;
   readonly measures: readonly CapabilityMeasure[];
+  /** Operations by outcome in half-second slices, from the baseline to the end of the recovery. */
+  readonly timeline: readonly TimelineBin[];
 }
 
 export interface ProveReport {
@@ -128,8 +133,14 @@ export async function prove(stack: string, request: ProveRequest, options: Prove
 
   const consistency = checkConsistency(operations, await storedWrites(home, state, target, design.hosts.filter((h) => h.roles.some(isDatabaseRole)).map((h) => h.name), run));
   const verdict = verdictRows(design, capabilityExpressions(design), measured);
-  const faults = measured.map(({ run: r, measures }) => ({ host: r.host, how: r.how, faultAt: new Date(r.faultAt).toISOString(), holdMs: r.healAt - r.faultAt, healMs: r.healedAt - r.healAt, operations: r.operations.length, measures }));
-  return { stack, run, budgetMs, faults, verdict, consistency, durationS: Math.round((Date.now() - started) / 100) / 10, ok: consistency.ok && verdict.every((v) => v.agrees) };
+  const faults = measured.map(({ run: r, measures }) => ({ host: r.host, how: r.how, faultAt: new Date(r.faultAt).toISOString(), holdMs: r.healAt - r.faultAt, healMs: r.healedAt - r.healAt, operations: r.operations.length, measures, timeline: timelineOf(r) }));
+  const proved: ProveReport = { stack, run, budgetMs, faults, verdict, consistency, durationS: Math.round((Date.now() - started) / 100) / 10, ok: consistency.ok && verdict.every((v) => v.agrees) };
+  if (options.report) {
+    const { proveReportHtml } = await import('../prove/report.ts');
+    writeFileSync(options.report, await proveReportHtml(proved, design));
+    say(`  the report: ${options.report}`);
+  }
+  return proved;
 }
 
 /** The hosts a run breaks: the design's, and the lab's managed DNS (the client and the lab's ACME CA are not the stack's). */

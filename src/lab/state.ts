@@ -88,7 +88,7 @@ export function listStacks(home: string): string[] {
     .sort();
 }
 
-export const FAULT_KINDS = ['kill', 'freeze', 'cut'] as const;
+export const FAULT_KINDS = ['kill', 'freeze', 'cut', 'restart'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Fault {

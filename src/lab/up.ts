@@ -291,6 +291,9 @@ async function waitUntilReady(plan: LabPlan, state: StackState, target: Target, 
   }
 }
 
+/** How many more times the entry is tried, a second apart, when the connection itself fails. */
+const ENTRY_RETRIES = 4;
+
 /**
  * The end-to-end proof that `up` is done: from the client host, the site's name resolves and
  * `GET /` through the entry answers. The stack stays up either way; a dead entry is an error.
@@ -308,7 +311,14 @@ async function checkEntry(design: ResolvedStack, plan: LabPlan, target: Target, 
   // With TLS, the client trusts the lab's ACME root, so HTTPS must verify; port 80 only redirects.
   const tls = acmeHost(plan.topology) !== undefined;
   const url = `${tls ? 'https' : 'http'}://${record.fqdn}/`;
-  const answer = await target.run(client.namespace, ['curl', '--silent', '--show-error', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', '5', url], { allowFailure: true, timeoutMs: 10_000 });
+  // A connection that fails outright gets a few more tries: a virtual IP that its load balancers
+  // have only just agreed on may reach the client a moment after every daemon is ready.
+  const get = () => target.run(client.namespace, ['curl', '--silent', '--show-error', '--output', '/dev/null', '--write-out', '%{http_code}', '--max-time', '5', url], { allowFailure: true, timeoutMs: 10_000 });
+  let answer = await get();
+  for (let retry = 0; retry < ENTRY_RETRIES && answer.exitCode !== 0; retry++) {
+    await sleep(1_000);
+    answer = await get();
+  }
   if (answer.exitCode !== 0 || answer.stdout.trim() !== '200') {
     const said = answer.exitCode !== 0 ? answer.stderr.trim() || `curl exited with status ${answer.exitCode}` : `it answered ${answer.stdout.trim()}`;
     throw labError('entry-unreachable', `${plan.stack} is up, but GET ${url} from the client host fails: ${said}${why}.`, `npx webstack status --stack ${plan.stack}`);

@@ -9,8 +9,8 @@ import type { UserOperation } from './workload.ts';
 // write is stored exactly once on every database server, and, host by host, whether what users
 // saw agrees with what `check` predicted.
 
-/** The faults `prove` makes: each takes a host away as `check` reasons about a lost host. */
-export const PROVE_FAULTS = ['kill', 'freeze', 'cut'] as const;
+/** The faults `prove` makes: each takes a host away as `check` reasons about a lost host (`restart`: for maintenance, cleanly). */
+export const PROVE_FAULTS = ['kill', 'freeze', 'cut', 'restart'] as const;
 export type ProveFault = (typeof PROVE_FAULTS)[number];
 
 export interface FaultRun {
@@ -29,6 +29,7 @@ export interface CapabilityMeasure {
   readonly capability: Capability;
   /** Operations due while the host was down (from the fault to `heal`). */
   readonly operations: number;
+  /** Of those, the ones that failed, or were answered only after `heal`, more than a second late. */
   readonly failed: number;
   /** Writes whose outcome is unknown (sent, not answered), among the failed ones. */
   readonly indeterminate: number;
@@ -47,10 +48,13 @@ export interface CapabilityMeasure {
  * to route around a lost host.
  */
 export function measureFault(run: FaultRun, budgetMs: number): CapabilityMeasure[] {
+  // Kept waiting for the heal: an answer that came only once the host was back, and late, did not
+  // come while it was down (a frozen host's requests are answered when it thaws).
+  const failedOp = (o: UserOperation) => o.outcome !== 'ok' || (o.start < run.healAt && o.end >= run.healAt && o.end - o.start > STALLED_MS);
   return CAPABILITIES.map((capability) => {
     const mine = run.operations.filter((o) => o.kind === capability);
     const down = mine.filter((o) => o.start >= run.faultAt && o.start < run.healAt);
-    const failures = mine.filter((o) => o.start >= run.faultAt && o.outcome !== 'ok');
+    const failures = mine.filter((o) => o.start >= run.faultAt && failedOp(o));
     const failedWhileDown = failures.filter((o) => o.start < run.healAt);
     const lateFailure = failedWhileDown.some((o) => o.start > run.faultAt + budgetMs);
     const afterHeal = failures.filter((o) => o.start >= run.healAt);
@@ -67,6 +71,27 @@ export function measureFault(run: FaultRun, budgetMs: number): CapabilityMeasure
     };
   });
 }
+
+/** One slice of a fault's run: the operations due in it, by outcome; `at` is seconds from the fault. */
+export interface TimelineBin {
+  readonly at: number;
+  readonly ok: number;
+  readonly failed: number;
+  readonly indeterminate: number;
+}
+
+/** The run's operations in slices of `binMs`, from its first operation to its last: what a fault's chart draws. */
+export function timelineOf(run: FaultRun, binMs = 500): TimelineBin[] {
+  if (run.operations.length === 0) return [];
+  const first = Math.floor((Math.min(...run.operations.map((o) => o.start)) - run.faultAt) / binMs);
+  const last = Math.floor((Math.max(...run.operations.map((o) => o.start)) - run.faultAt) / binMs);
+  const bins = Array.from({ length: last - first + 1 }, (_, i) => ({ at: ((first + i) * binMs) / 1000, ok: 0, failed: 0, indeterminate: 0 }));
+  for (const o of run.operations) bins[Math.floor((o.start - run.faultAt) / binMs) - first]![o.outcome === 'ok' ? 'ok' : o.outcome]++;
+  return bins;
+}
+
+/** An operation answered after `heal` and this late was kept waiting for it: it failed while the host was down. */
+const STALLED_MS = 1_000;
 
 /** How long the design's own mechanisms may take to route around a lost host, plus a request's time in flight. */
 export function failoverBudgetMs(design: ResolvedStack): number {

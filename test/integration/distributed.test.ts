@@ -398,24 +398,30 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
     }
   });
 
-  test('prove breaks every host each way and agrees with check: the LB breaks everything, the primary writes only, the replica nothing; no write lost, no read-your-writes violation', async (t) => {
+  test('prove breaks every host each way (kill, freeze, cut, restart) and agrees with check: the LB breaks everything, the primary writes only, the replica nothing; no write lost, no read-your-writes violation', async (t) => {
     const started = Date.now();
-    const run = webstack('prove', '--stack', stack, '--json');
+    const scratch = mkdtempSync(join(tmpdir(), 'webstack-prove-'));
+    const reportFile = join(scratch, 'report.html');
+    const run = webstack('prove', '--stack', stack, '--json', '--report', reportFile);
     const tookS = (Date.now() - started) / 1000;
     assert.equal(run.code, 0, run.stderr || run.stdout.slice(0, 2000));
     const report = JSON.parse(run.stdout) as ProveReport;
     const broken = (host: string) => report.verdict.filter((v) => v.host === host && v.predicted === 'breaks').map((v) => v.capability);
     t.diagnostic(`prove took ${tookS.toFixed(0)} s for ${report.faults.length} faults; writes: ${report.consistency.acknowledged} acknowledged, ${report.consistency.refused} refused, ${report.consistency.indeterminate} of unknown outcome`);
     assert.deepEqual([...new Set(report.faults.map((f) => f.host))], ['lb-01', 'server-01', 'server-02', 'dns']);
-    assert.deepEqual([...new Set(report.faults.map((f) => f.how))], ['kill', 'freeze', 'cut']);
+    assert.deepEqual([...new Set(report.faults.map((f) => f.how))], ['kill', 'freeze', 'cut', 'restart']);
     assert.deepEqual(report.verdict.filter((v) => !v.agrees), []);
     assert.deepEqual(broken('lb-01'), ['static', 'read', 'write']);
     assert.deepEqual(broken('server-01'), ['write']);
     assert.deepEqual(broken('server-02'), []);
-    for (const v of report.verdict.filter((r) => r.predicted === 'breaks')) assert.deepEqual(Object.values(v.observed), ['broken', 'broken', 'broken'], `${v.host} ${v.capability}`);
+    for (const v of report.verdict.filter((r) => r.predicted === 'breaks')) assert.deepEqual(Object.values(v.observed), ['broken', 'broken', 'broken', 'broken'], `${v.host} ${v.capability}`);
     assert.ok(report.consistency.acknowledged > 1000, 'writes were made throughout');
     assert.ok(report.consistency.servers.every((s) => s.missing.length === 0 && s.duplicated.length === 0 && s.refusedButStored.length === 0), JSON.stringify(report.consistency.servers));
     assert.deepEqual(report.consistency.readYourWritesViolations, []);
     assert.ok(tookS < 300, `prove of distributed took ${tookS} s`);
+    const html = readFileSync(reportFile, 'utf8');
+    rmSync(scratch, { recursive: true, force: true });
+    assert.match(html, /<table id="verdict">/);
+    assert.equal(html.match(/<div class="chart"><svg/g)?.length, report.faults.length, 'one chart per fault in the report');
   });
 });

@@ -95,10 +95,20 @@ describe('webstack diagram and schema', () => {
 });
 
 describe('webstack fail and load, on bad input', () => {
+  it('prove refuses a fault it does not make, and a hold past two minutes, with exit 2 before looking for a stack', async () => {
+    const unknown = await cli('prove', '--faults', 'kill,explode');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /--faults 'kill,explode': 'explode' is not a fault prove makes; use some of: kill, freeze, cut, restart\./);
+    const long = await cli('prove', '--hold', '5m');
+    assert.equal(long.code, 2);
+    assert.match(long.stderr, /--hold 5m: at most 2m per fault\./);
+    assert.doesNotMatch(unknown.stderr + long.stderr, STACK_FRAME);
+  });
+
   it('refuses a way to fail it does not know, with exit 2 and the ways it knows', async () => {
     const r = await cli('fail', 'server-01', '--how', 'explode');
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--how 'explode' is not a way to fail; use one of: kill, freeze, cut\./);
+    assert.match(r.stderr, /--how 'explode' is not a way to fail; use one of: kill, freeze, cut, restart\./);
     assert.doesNotMatch(r.stderr, STACK_FRAME);
   });
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
@@ -7,8 +8,10 @@ import { loadDesign } from '../../src/design/load.ts';
 import type { Capability } from '../../src/design/vocabulary.ts';
 import type { ProveReport } from '../../src/lab/prove.ts';
 import { formatProve } from '../../src/prove/format.ts';
-import { checkConsistency, failoverBudgetMs, measureFault, verdictRows, type FaultRun } from '../../src/prove/verdict.ts';
+import { proveReportHtml } from '../../src/prove/report.ts';
+import { checkConsistency, failoverBudgetMs, measureFault, timelineOf, verdictRows, type FaultRun } from '../../src/prove/verdict.ts';
 import { runWorkload, writeOutcome, type UserOperation } from '../../src/prove/workload.ts';
+import { repoRoot } from '../helpers.ts';
 
 // `prove` without a lab: the workload against a loopback server that misbehaves on purpose, and
 // the verdict from operations made up to say exactly one thing each.
@@ -115,6 +118,16 @@ describe("prove's verdict", () => {
     assert.equal(by('resolve').observed, 'unobserved');
   });
 
+  test('an operation answered only once the host was healed, and late, failed while it was down: a frozen host thawing does not look survived', () => {
+    const thawed = ops('static', 0, 13_000, null).map((o) => (o.start >= 4000 && o.start < 10_000 ? { ...o, end: 10_050 } : o));
+    const [, staticMeasure] = measureFault(run(thawed), 3500);
+    assert.equal(staticMeasure!.observed, 'broken');
+    assert.equal(staticMeasure!.failed, 51, 'those due from 4 s on and answered at the heal more than a second late');
+    // An answer a few milliseconds after the heal, for an operation due just before it, is no stall.
+    const [, prompt] = measureFault(run(ops('static', 0, 13_000, null).map((o) => (o.start === 9900 ? { ...o, end: 10_004 } : o))), 3500);
+    assert.equal(prompt!.failed, 0);
+  });
+
   test("agrees with check on distributed when the primary's loss breaks writes only, and names the row that disagrees", async () => {
     const design = (await loadDesign('distributed')).stack;
     const budget = failoverBudgetMs(design);
@@ -162,3 +175,78 @@ describe("prove's count of the writes", () => {
     assert.deepEqual(result.readYourWritesViolations, [{ session: 3, postId: 17, at: 50 }]);
   });
 });
+
+describe("prove's HTML report", () => {
+  /** A report of two faults on distributed: the primary's loss breaks writes, the replica's breaks nothing. */
+  async function sample() {
+    const design = (await loadDesign('distributed')).stack;
+    const runs = [
+      { host: 'server-01', how: 'kill' as const, operations: [...ops('static', 0, 13_000, null), ...ops('read', 0, 13_000, null), ...ops('write', 0, 13_000, [2000, 10_000]), ...ops('resolve', 0, 13_000, null)] },
+      { host: 'server-02', how: 'kill' as const, operations: [...ops('static', 0, 13_000, null), ...ops('read', 0, 13_000, [2000, 2600]), ...ops('write', 0, 13_000, null, 'indeterminate'), ...ops('resolve', 0, 13_000, null)] },
+    ].map((r) => ({ ...r, faultAt: 2000, healAt: 10_000, healedAt: 10_800 }));
+    const measured = runs.map((run) => ({ run, measures: measureFault(run, 3500) }));
+    const report: ProveReport = {
+      stack: 'distributed',
+      run: 'prove-sample',
+      budgetMs: 3500,
+      faults: measured.map(({ run, measures }) => ({ host: run.host, how: run.how, faultAt: new Date(run.faultAt).toISOString(), holdMs: 8000, healMs: 800, operations: run.operations.length, measures, timeline: timelineOf(run) })),
+      verdict: verdictRows(design, capabilityExpressions(design), measured),
+      consistency: checkConsistency([], new Map([['server-01', new Map()], ['server-02', new Map()]])),
+      durationS: 40,
+      ok: true,
+    };
+    return { report, html: await proveReportHtml(report, design) };
+  }
+
+  test('is one page with the diagram, the verdict table and a chart per fault, drawn by Vega with the fault and the heal marked', async () => {
+    const { html } = await sample();
+    assert.doesNotMatch(html, /<script|src="http|href="http/, 'self-contained: no script, nothing fetched');
+    assert.match(html, /<table id="verdict">/);
+    assert.match(html, /<th>server-01<\/th><td class="agrees"><b>survives<\/b>/);
+    assert.equal(html.match(/<section class="fault">/g)?.length, 2);
+    const charts = [...html.matchAll(/<div class="chart">(<svg[\s\S]*?<\/svg>)<\/div>/g)].map((m) => m[1]!);
+    assert.equal(charts.length, 2, 'one chart per fault');
+    for (const chart of charts) {
+      assert.match(chart, /class="marks"/, "Vega's own SVG");
+      for (const label of ['fault', 'heal', 'healed']) assert.match(chart, new RegExp(`>${label}</text>`), label);
+      assert.match(chart, /seconds from the fault/);
+    }
+  });
+
+  test('opened in headless Chromium, shows the verdict table and every chart', { skip: chromium() ? false : 'needs Debian\'s chromium' }, async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { chromium: browserType } = await import('playwright-core');
+    const { report, html } = await sample();
+    const dir = mkdtempSync(join(tmpdir(), 'webstack-report-'));
+    const browser = await browserType.launch({ executablePath: chromium()!, args: ['--no-sandbox'] });
+    try {
+      const file = join(dir, 'report.html');
+      writeFileSync(file, html);
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`file://${file}`);
+      assert.ok(await page.locator('#verdict').isVisible(), 'the verdict table is shown');
+      assert.equal(await page.locator('#verdict tr').count(), 1 + new Set(report.verdict.map((v) => v.host)).size);
+      assert.equal(await page.locator('.fault .chart svg').count(), report.faults.length);
+      for (const chart of await page.locator('.fault .chart svg').all()) {
+        const box = await chart.boundingBox();
+        assert.ok(box && box.width > 300 && box.height > 100, `a chart is drawn at its size (${JSON.stringify(box)})`);
+      }
+      // What a person sees, kept for a look (test/output is ignored by git).
+      const shot = join(repoRoot, 'test', 'output', 'prove-report.png');
+      (await import('node:fs')).mkdirSync(join(repoRoot, 'test', 'output'), { recursive: true });
+      await page.screenshot({ path: shot, fullPage: true });
+      assert.ok((await import('node:fs')).statSync(shot).size > 10_000);
+    } finally {
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Debian's chromium, when it is installed. */
+function chromium(): string | null {
+  for (const path of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) if (existsSync(path)) return path;
+  return null;
+}

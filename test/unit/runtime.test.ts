@@ -137,6 +137,29 @@ describe('up, fail, heal and down of distributed, step by step', () => {
     });
   });
 
+  test('restart stops every process of the host with SIGTERM, the supervisor leaves them stopped, and heal starts them again', async () => {
+    const design = (await loadDesign('distributed')).stack;
+    await withHome(async (home) => {
+      const target = new RecordingTarget();
+      await up(design, upOptions(home, target, 'rs'));
+      target.steps.length = 0;
+      const said: string[] = [];
+      await fail('rs', 'server-02', 'restart', { home, target, say: (l) => said.push(l) });
+      assert.match(said[0]!, /^server-02: stopped 3 processes cleanly \(mariadb, app, nginx\); `heal` starts them again$/);
+      const signals = target.steps.filter((s) => s.startsWith('signal'));
+      assert.equal(signals.length, 3);
+      assert.ok(signals.every((s) => s.startsWith('signal SIGTERM')), signals.join('\n'));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.ok(stackStatus(home, 'rs').hosts.find((h) => h.name === 'server-02')!.daemons.every((d) => d.state === 'faulted'), 'not restarted by the supervisor');
+      target.steps.length = 0;
+      await heal('rs', 'server-02', { home, target, say: () => undefined });
+      assert.deepEqual(target.steps.filter((s) => s.startsWith('rs-server-02: start [pid')).map((s) => s.split('] ')[1]!.split(' ')[0]), ['mariadbd', '/usr/bin/node', 'nginx'], target.steps.join('\n'));
+      assert.ok(stackStatus(home, 'rs').hosts.find((h) => h.name === 'server-02')!.daemons.every((d) => d.state === 'ready'));
+      await down('rs', { home, target, say: () => undefined, volumes: true });
+      await target.settled();
+    });
+  });
+
   test('a system command that refuses fails up with a lab error naming it, and up undoes what it made', async () => {
     const design = (await loadDesign('distributed')).stack;
     await withHome(async (home) => {
