@@ -26,6 +26,8 @@ const lab = {
 
 export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => void, designHelp: string): void {
   const home = () => webstackHome();
+  // This webstack's own programs, as the daemons it renders run them (the foobar app).
+  const install = { repoRoot: REPO_ROOT, node: process.execPath, compiled: COMPILED };
   const say = (line: string) => io.stdout(`${line}\n`);
 
   cli
@@ -40,7 +42,6 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
       const { up } = await import('../lab/up.ts');
       const name = opts.name ?? design.stack;
       const designDir = existsSync(ref) && statSync(ref).isFile() ? dirname(resolve(ref)) : process.cwd();
-      const install = { repoRoot: REPO_ROOT, node: process.execPath, compiled: COMPILED };
       if (opts.dryRun) {
         // The real machine answers the read-only questions (routes, namespaces); everything else is
         // printed, and the records go to a scratch directory that is removed afterwards.
@@ -209,7 +210,6 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
       const request = { tier: opts.tier as DeployTier, app: opts.app, version: opts.version, healthTimeoutMs: durationOption('--health-timeout', opts.healthTimeout), drainTimeoutMs: durationOption('--drain-timeout', opts.drainTimeout) };
       await lab.checkMachine();
       const { deploy } = await import('../lab/deploy.ts');
-      const install = { repoRoot: REPO_ROOT, node: process.execPath, compiled: COMPILED };
       const report = await deploy(pickStack(home(), opts.stack), request, { home: home(), target: await lab.target(), say: opts.json ? () => undefined : say, install });
       if (opts.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
     });
@@ -226,7 +226,6 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
       const request = { host: replica, force: Boolean(opts.force), catchUpTimeoutMs: durationOption('--catch-up-timeout', opts.catchUpTimeout) };
       await lab.checkMachine();
       const { promote } = await import('../lab/promote.ts');
-      const install = { repoRoot: REPO_ROOT, node: process.execPath, compiled: COMPILED };
       const report = await promote(pickStack(home(), opts.stack), request, { home: home(), target: await lab.target(), say: opts.json ? () => undefined : say, install });
       if (opts.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
     });
