@@ -16,3 +16,18 @@ export function programCommand(node: string, repoRoot: string, module: string, c
   if (compiled) return [node, join(repoRoot, 'dist', `${module}.js`)];
   return [node, '--import', import.meta.resolve('tsx'), join(repoRoot, 'src', `${module}.ts`)];
 }
+
+/**
+ * The body of a program run inside a host with its options as one JSON argument (`load/main`,
+ * `prove/workload-main`): prints what `run` returns as one line of JSON on stdout, anything else
+ * on stderr, and exits 1 when it fails.
+ */
+export async function answerInJson<Options>(name: string, run: (options: Options) => Promise<unknown>): Promise<void> {
+  try {
+    const options = JSON.parse(process.argv[2] ?? '') as Options;
+    process.stdout.write(JSON.stringify(await run(options)) + '\n');
+  } catch (error) {
+    process.stderr.write(`${name}: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}

@@ -171,21 +171,35 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
 
   cli
     .command('fail')
-    .description('break a host of a running stack: kill its processes, freeze them, or cut its links')
-    .argument('<host>', 'a host of the stack')
-    .option('--how <how>', `kill (SIGKILL), freeze (SIGSTOP), cut (links down) or restart (SIGTERM, started again by heal)`, 'kill')
+    .description('break a host of a running stack: kill its processes, freeze them, or cut its links; or cut two groups of hosts off from each other')
+    .argument('[host]', 'a host of the stack (for a partition: one side, or use --from)')
+    .option('--how <how>', `kill (SIGKILL), freeze (SIGSTOP), cut (links down), restart (SIGTERM, started again by heal) or partition (with --to: the two sides drop each other's packets, both keep running)`, 'kill')
+    .option('--from <hosts>', 'for a partition: one side, comma-separated (the host argument is one more)')
+    .option('--to <hosts>', 'for a partition: the other side, comma-separated')
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
-    .action(async (host: string, opts: { how: string; stack?: string }) => {
+    .action(async (host: string | undefined, opts: { how: string; from?: string; to?: string; stack?: string }) => {
       if (!(FAULT_KINDS as readonly string[]).includes(opts.how)) throw new UsageError(`--how '${opts.how}' is not a way to fail; use one of: ${FAULT_KINDS.join(', ')}.`);
+      const faults = await import('../lab/faults.ts');
+      if (opts.how !== 'partition') {
+        if (opts.from || opts.to) throw new UsageError(`--from and --to are for --how partition; --how ${opts.how} breaks one host: fail <host> --how ${opts.how}.`);
+        if (!host) throw new UsageError('fail needs a host: fail <host> [--how kill|freeze|cut|restart].');
+        await lab.checkMachine();
+        await faults.fail(pickStack(home(), opts.stack), host, opts.how as FaultKind, { home: home(), target: await lab.target(), say });
+        return;
+      }
+      const from = [...new Set([...(host ? [host] : []), ...commaList(opts.from)])];
+      const to = [...new Set(commaList(opts.to))];
+      const both = from.filter((h) => to.includes(h));
+      if (from.length === 0 || to.length === 0) throw new UsageError('a partition has two sides: fail <host> --how partition --to <host,...> (or --from <host,...> --to <host,...>).');
+      if (both.length > 0) throw new UsageError(`${both.join(', ')} cannot be on both sides of a partition; name each host on one side only.`);
       await lab.checkMachine();
-      const { fail } = await import('../lab/faults.ts');
-      await fail(pickStack(home(), opts.stack), host, opts.how as FaultKind, { home: home(), target: await lab.target(), say });
+      await faults.partition(pickStack(home(), opts.stack), from, to, { home: home(), target: await lab.target(), say });
     });
 
   cli
     .command('heal')
-    .description('undo `fail`: restart what was killed, resume what was frozen, reconnect what was cut')
-    .argument('<host>', 'a failed host of the stack')
+    .description('undo `fail`: restart what was killed, resume what was frozen, reconnect what was cut, mend a partition')
+    .argument('<host>', 'a failed host of the stack (for a partition: any host of either side)')
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .action(async (host: string, opts: { stack?: string }) => {
       await lab.checkMachine();
@@ -232,24 +246,25 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
 
   cli
     .command('prove')
-    .description("break every host of a running stack in turn (kill, freeze, cut, restart) under a steady workload of what users do, and hold what they saw against what `check` predicted; then look for every acknowledged write on every database server. Exits 1 on any disagreement, lost write or read-your-writes violation")
+    .description("break every host of a running stack in turn (kill, freeze, cut, restart, and a partition from the hosts that send it requests) under a steady workload of what users do, and hold what they saw against what `check` predicted; then look for every acknowledged write on every database server. Exits 1 on any disagreement, lost write or read-your-writes violation")
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')
     .option('--only <hosts>', 'break only these hosts (comma-separated)')
-    .option('--faults <kinds>', 'which faults, comma-separated: kill, freeze, cut, restart', 'kill,freeze,cut,restart')
+    .option('--faults <kinds>', 'which faults, comma-separated: kill, freeze, cut, restart, partition', 'kill,freeze,cut,restart,partition')
     .option('--hold <duration>', 'how long each fault lasts before heal', '6s')
     .option('-r, --rate <n>', 'operations a second from the client, of every kind together', toInt, 100)
+    .option('--seed <n>', 'shuffle the order of the faults by this seed (the same seed, the same order); host by host in the design\'s order without one', toInt)
     .option('--report <file.html>', 'also write a self-contained HTML report: the diagram, the verdict, the writes and a timeline per fault')
     .option('--json', 'print every figure as JSON')
-    .action(async (opts: { stack?: string; only?: string; faults: string; hold: string; rate: number; report?: string; json?: boolean }) => {
+    .action(async (opts: { stack?: string; only?: string; faults: string; hold: string; rate: number; seed?: number; report?: string; json?: boolean }) => {
       const { PROVE_FAULTS } = await import('../prove/verdict.ts');
-      const faults = opts.faults.split(',').map((f) => f.trim()).filter(Boolean);
+      const faults = commaList(opts.faults);
       const unknown = faults.filter((f) => !(PROVE_FAULTS as readonly string[]).includes(f));
       if (faults.length === 0 || unknown.length > 0) throw new UsageError(`--faults '${opts.faults}': ${unknown.length ? `'${unknown.join("', '")}' is not a fault prove makes` : 'name at least one'}; use some of: ${PROVE_FAULTS.join(', ')}.`);
       if (opts.rate < 10 || opts.rate > 1000) throw new UsageError(`--rate ${opts.rate}: give 10 to 1000 operations a second.`);
       const holdMs = durationOption('--hold', opts.hold);
       if (opts.report && !existsSync(dirname(resolve(opts.report)))) throw new UsageError(`--report ${opts.report}: the directory ${dirname(resolve(opts.report))} does not exist.`);
       if (holdMs > 120_000) throw new UsageError(`--hold ${opts.hold}: at most 2m per fault.`);
-      const request = { faults: faults as (typeof PROVE_FAULTS)[number][], holdMs, rate: opts.rate, ...(opts.only ? { only: opts.only.split(',').map((h) => h.trim()).filter(Boolean) } : {}) };
+      const request = { faults: faults as (typeof PROVE_FAULTS)[number][], holdMs, rate: opts.rate, ...(opts.only ? { only: commaList(opts.only) } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) };
       await lab.checkMachine();
       const { prove } = await import('../lab/prove.ts');
       const { formatProve } = await import('../prove/format.ts');
@@ -351,6 +366,11 @@ export function addPackagesCommand(cli: Command, io: Io): void {
     .command('packages')
     .description("the Debian packages the lab's daemons need, one a line (scripts/install.sh installs them)")
     .action(async () => io.stdout((await import('../daemons/registry.ts')).requiredPackages().join('\n') + '\n'));
+}
+
+/** 'a, b,,c' → ['a', 'b', 'c']; nothing for an option left out. */
+function commaList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 }
 
 function durationOption(option: string, value: string): number {

@@ -199,7 +199,7 @@ socket = ${join(paths.run, 'mysqld.sock')}
       readiness: { kind: 'tcp', address: addresses[0]!, port: PORTS.mysql },
       readinessTimeoutMs: 60_000,
       ...(replication
-        ? { setup: { command: replication.command, timeoutMs: REPLICATION_START_MS }, reload: { command: replication.command, files: replication.files.map((f) => f.path) } }
+        ? { setup: { command: replication.command, timeoutMs: REPLICATION_START_MS }, reload: { setup: true, files: replication.files.map((f) => f.path) } }
         : {}),
       log: paths.log,
     };

@@ -29,12 +29,21 @@ export interface RenderedFile {
   readonly owner?: string;
 }
 
-/** How a running daemon takes a changed config without a restart. */
 /**
  * How a running daemon takes a changed config. With `files`, a reload takes changes to those files
  * only; a change to any other of its files still means a restart.
  */
-export type Reload = ({ readonly signal: 'SIGHUP' | 'SIGUSR2' } | { readonly command: readonly string[] }) & { readonly files?: readonly string[] };
+export type Reload = (
+  | { readonly signal: 'SIGHUP' | 'SIGUSR2' }
+  | { readonly command: readonly string[] }
+  /** Its setup step again, which takes a changed config without a restart (a database server's role). */
+  | { readonly setup: true }
+) & { readonly files?: readonly string[] };
+
+/** A reload in a few words, for logs and summaries. */
+export function describeReload(reload: Reload): string {
+  return 'signal' in reload ? reload.signal : 'setup' in reload ? 'its setup step again' : reload.command.join(' ');
+}
 
 /** One daemon on one host, as rendered from the design: everything the supervisor needs, as data. */
 export interface DaemonSpec {

@@ -1,14 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PARTITION_REMOVE, partitionRuleset } from '../plan/firewall.ts';
 import { stackPaths } from '../plan/paths.ts';
 import { labError } from './errors.ts';
-import { readFaults, readStatus, runningHost, writeJsonAtomic, type Fault, type FaultKind } from './state.ts';
+import { readFaults, readStatus, runningHost, writeJsonAtomic, type Fault, type FaultKind, type Partition } from './state.ts';
 import type { Target } from './target.ts';
 
 // `fail` and `heal`: break one host of a running stack the way real servers break, and mend it.
 //   kill   — SIGKILL every process in the host (a crash, a power cut);
 //   freeze — SIGSTOP them (a hung machine: connections open, nothing answers);
 //   cut    — set the host's interfaces down (a pulled cable: peers see silence, not refusals);
-//   restart — SIGTERM them, as a clean shutdown for maintenance would, and start them at `heal`.
+//   restart — SIGTERM them, as a clean shutdown for maintenance would, and start them at `heal`;
+//   partition — two groups of hosts that cannot reach each other while both keep running (nft
+//     drops in every host of both sides); the supervisor goes on looking after them.
 // The fault is recorded in run/faults.json before it is made, so the supervisor leaves the host
 // alone (no restart) until `heal`, which undoes exactly what was done and asks the supervisor
 // (SIGUSR2) to start what was killed.
@@ -26,12 +29,12 @@ export interface FaultOptions {
 
 export async function fail(stack: string, host: string, how: FaultKind, options: FaultOptions): Promise<Fault> {
   const { home, target, say } = options;
+  if (how === 'partition') throw new Error('a partition has two sides: partition() makes it');
   const { host: found } = runningHost(home, stack, host);
   const id = found.namespace;
   const file = stackPaths(home, stack).faults;
   const faults = readFaults(file);
-  const current = faults[host];
-  if (current) throw labError('fault-exists', `host ${host} is already failed (${current.how}, since ${current.since}).`, `npx webstack heal ${host} --stack ${stack}`);
+  notFailed(faults, stack, [host]);
 
   const links = how === 'cut' ? await upLinks(id, target) : [];
   const fault: Fault = { how, since: new Date().toISOString(), links };
@@ -55,6 +58,37 @@ export async function fail(stack: string, host: string, how: FaultKind, options:
   return fault;
 }
 
+/**
+ * Two groups of hosts that cannot reach each other, while each keeps running and reaching the
+ * rest: every host drops the other side's addresses as they are now (a virtual IP a host holds
+ * among them; one that moves later is not followed).
+ */
+export async function partition(stack: string, from: readonly string[], to: readonly string[], options: FaultOptions): Promise<Fault> {
+  const { home, target, say } = options;
+  const hosts = [...from, ...to];
+  const namespaces = new Map(hosts.map((h) => [h, runningHost(home, stack, h).host.namespace]));
+  const file = stackPaths(home, stack).faults;
+  const faults = readFaults(file);
+  notFailed(faults, stack, hosts);
+  const addresses: Record<string, string[]> = {};
+  for (const host of hosts) addresses[host] = await hostAddresses(namespaces.get(host)!, target);
+  const fault: Fault = { how: 'partition', since: new Date().toISOString(), links: [], partition: { from, to, addresses } };
+  writeJsonAtomic(file, { ...faults, ...Object.fromEntries(hosts.map((h) => [h, fault])) });
+  for (const [side, other] of [[from, to], [to, from]] as const) {
+    for (const host of side) {
+      const result = await target.run(namespaces.get(host)!, ['nft', '-f', '-'], { input: partitionRuleset(host, other, other.flatMap((h) => addresses[h]!)), allowFailure: true, timeoutMs: 10_000 });
+      if (result.exitCode !== 0) {
+        await mend(fault.partition!, namespaces, target);
+        writeJsonAtomic(file, faults);
+        throw labError('command-failed', `nft refused the partition in ${host}: ${result.stderr.trim()}`);
+      }
+    }
+  }
+  say(`${from.join(', ')} cut off from ${to.join(', ')}: both sides keep running, and reach every other host`);
+  say(`  \`npx webstack heal ${from[0]}\` mends the partition`);
+  return fault;
+}
+
 export async function heal(stack: string, host: string, options: FaultOptions): Promise<void> {
   const { home, target, say } = options;
   const { state, host: found } = runningHost(home, stack, host);
@@ -63,6 +97,14 @@ export async function heal(stack: string, host: string, options: FaultOptions): 
   const faults = readFaults(paths.faults);
   const fault = faults[host];
   if (!fault) throw labError('no-fault', `host ${host} is not failed.`, `npx webstack status --stack ${stack}`);
+  if (fault.partition) {
+    const { from, to } = fault.partition;
+    const sides = [...from, ...to];
+    await mend(fault.partition, new Map(sides.map((h) => [h, runningHost(home, stack, h).host.namespace])), target);
+    writeJsonAtomic(paths.faults, Object.fromEntries(Object.entries(faults).filter(([name]) => !sides.includes(name))));
+    say(`${from.join(', ')} and ${to.join(', ')} reach each other again`);
+    return;
+  }
 
   if (fault.how === 'freeze') await signalAll(id, 'SIGCONT', target, false);
   if (fault.how === 'cut') for (const link of fault.links) await target.run(id, ['ip', 'link', 'set', link, 'up']);
@@ -82,6 +124,25 @@ export async function heal(stack: string, host: string, options: FaultOptions): 
     await sleep(100);
   }
   say(`  ready: ${found.daemons.join(', ') || 'no daemons'}`);
+}
+
+function notFailed(faults: Readonly<Record<string, Fault>>, stack: string, hosts: readonly string[]): void {
+  for (const host of hosts) {
+    const current = faults[host];
+    if (current) throw labError('fault-exists', `host ${host} is already failed (${current.how}, since ${current.since}).`, `npx webstack heal ${host} --stack ${stack}`);
+  }
+}
+
+/** Takes a partition's rules out of every host of it; a host without them (never made, or mended already) is fine. */
+async function mend(partition: Partition, namespaces: ReadonlyMap<string, string>, target: Target): Promise<void> {
+  for (const host of [...partition.from, ...partition.to]) await target.run(namespaces.get(host)!, [...PARTITION_REMOVE], { allowFailure: true, timeoutMs: 10_000 });
+}
+
+/** The host's IPv4 addresses on its links (with any virtual IP it holds now). */
+async function hostAddresses(host: string, target: Target): Promise<string[]> {
+  const { stdout } = await target.run(host, ['ip', '-j', '-4', 'addr', 'show']);
+  const links = JSON.parse(stdout || '[]') as { ifname: string; addr_info?: { local: string }[] }[];
+  return links.filter((l) => l.ifname !== 'lo').flatMap((l) => (l.addr_info ?? []).map((a) => a.local));
 }
 
 async function upLinks(host: string, target: Target): Promise<string[]> {

@@ -7,10 +7,11 @@ import { withPrimary } from '../design/promote.ts';
 import { APP_DATABASE } from '../daemons/mariadb.ts';
 import { programCommand, REPO_ROOT } from '../entry.ts';
 import { stackPaths } from '../plan/paths.ts';
-import { checkConsistency, failoverBudgetMs, measureFault, verdictRows, type CapabilityMeasure, type Consistency, type FaultRun, type ProveFault, type TimelineBin, type VerdictRow, timelineOf } from '../prove/verdict.ts';
+import { faultSchedule } from '../prove/schedule.ts';
+import { checkConsistency, failoverBudgetMs, measureFault, partitionedFrom, verdictRows, type CapabilityMeasure, type Consistency, type FaultRun, type ProveFault, type TimelineBin, type VerdictRow, timelineOf } from '../prove/verdict.ts';
 import type { UserOperation, WorkloadOptions } from '../prove/workload.ts';
 import { labError } from './errors.ts';
-import { fail, heal } from './faults.ts';
+import { fail, heal, partition } from './faults.ts';
 import { sqlOn } from './sql.ts';
 import { readPromotion, readRunningDesign, runningHost, type StackState } from './state.ts';
 import type { Target } from './target.ts';
@@ -30,6 +31,8 @@ export interface ProveRequest {
   readonly baselineMs?: number;
   readonly recoveryMs?: number;
   readonly sessions?: number;
+  /** Shuffles the order of the faults (prove/schedule.ts); the design's order without one. */
+  readonly seed?: number;
 }
 
 export interface ProveOptions {
@@ -43,6 +46,8 @@ export interface ProveOptions {
 export interface ProvedFault {
   readonly host: string;
   readonly how: ProveFault;
+  /** For a partition: the hosts it was cut off from, and the virtual IPs it held then. */
+  readonly partition?: FaultRun['partition'];
   readonly faultAt: string;
   readonly holdMs: number;
   /** From `heal` asked for to every daemon of the host ready. */
@@ -56,6 +61,8 @@ export interface ProvedFault {
 export interface ProveReport {
   readonly stack: string;
   readonly run: string;
+  /** The seed the faults were shuffled with; null: in the design's order. */
+  readonly seed: number | null;
   readonly budgetMs: number;
   readonly faults: readonly ProvedFault[];
   readonly verdict: readonly VerdictRow[];
@@ -69,7 +76,7 @@ export interface ProveReport {
  * A user waits `timeoutMs` for an answer: less than a fault's hold, so that an operation stalled
  * by a fault fails rather than succeeding once the host is healed.
  */
-const DEFAULTS = { baselineMs: 2_000, recoveryMs: 3_000, sessions: 8, timeoutMs: 2_500 } as const;
+const DEFAULTS = { baselineMs: 1_500, recoveryMs: 2_500, sessions: 8, timeoutMs: 2_500 } as const;
 /** How long the database servers may take to agree on the writes after the last heal. */
 const SETTLE_MS = 15_000;
 
@@ -85,56 +92,65 @@ export async function prove(stack: string, request: ProveRequest, options: Prove
   const base = running.tls ? running.tls.url.replace(/\/$/, '') : `http://${design.entry}.${design.domain}`;
   const started = Date.now();
   const scratch = join(stackPaths(home, stack).run, 'prove');
-  const total = hosts.length * request.faults.length;
-  say(`${stack}: breaking ${hosts.join(', ')} (${request.faults.join(', ')}) in turn, ${total} fault${total === 1 ? '' : 's'}, under ${request.rate} operations a second from the client; a capability survives a fault when nothing fails later than ${(budgetMs / 1000).toFixed(1)} s after it`);
+  const seed = request.seed ?? null;
+  const schedule = faultSchedule(hosts, request.faults, (host) => partitionedFrom(design, host), seed);
+  const total = schedule.length;
+  say(`${stack}: breaking ${hosts.join(', ')} (${request.faults.join(', ')}) ${seed === null ? 'in turn' : `in the order of seed ${seed}`}, ${total} fault${total === 1 ? '' : 's'}, under ${request.rate} operations a second from the client; a capability survives a fault when nothing fails later than ${(budgetMs / 1000).toFixed(1)} s after it`);
+  const unpartitioned = request.faults.includes('partition') ? hosts.filter((h) => !schedule.some((s) => s.host === h && s.how === 'partition')) : [];
+  if (unpartitioned.length > 0) say(`  no partition of ${unpartitioned.join(', ')}: no user's request reaches ${unpartitioned.length === 1 ? 'it' : 'them'} from another host`);
 
   const measured: { run: FaultRun; measures: CapabilityMeasure[] }[] = [];
   const operations: UserOperation[] = [];
-  for (const host of hosts) {
-    for (const how of request.faults) {
-      const index = measured.length + 1;
-      const stopFile = join(scratch, `${run}-${index}.stop`);
-      const workload: WorkloadOptions = {
-        base,
-        rate: request.rate,
-        maxDurationMs: (request.baselineMs ?? DEFAULTS.baselineMs) + request.holdMs + (request.recoveryMs ?? DEFAULTS.recoveryMs) + 120_000,
-        stopFile,
-        sessions: request.sessions ?? DEFAULTS.sessions,
-        timeoutMs: DEFAULTS.timeoutMs,
-        run: `${run}-${index}`,
-      };
-      const users = target.run(state.hosts.find((h) => h.name === 'client')!.namespace, [...programCommand(process.execPath, REPO_ROOT, 'prove/workload-main'), JSON.stringify(workload)], { allowFailure: true, timeoutMs: workload.maxDurationMs + 30_000 });
-      let faultAt = 0;
-      let healAt = 0;
-      let healedAt = 0;
-      try {
-        await sleep(request.baselineMs ?? DEFAULTS.baselineMs);
-        faultAt = Date.now();
-        await fail(stack, host, how, { home, target, say: () => undefined });
-        await sleep(request.holdMs);
-      } finally {
-        healAt = Date.now();
-        await heal(stack, host, { home, target, say: () => undefined }).catch((error: Error) => say(`  ! ${host} did not heal cleanly: ${error.message}`));
-        healedAt = Date.now();
-        await sleep(request.recoveryMs ?? DEFAULTS.recoveryMs);
-        target.writeFile({ path: stopFile, content: '', mode: 0o644 });
+  for (const { host, how, from } of schedule) {
+    const index = measured.length + 1;
+    const stopFile = join(scratch, `${run}-${index}.stop`);
+    const workload: WorkloadOptions = {
+      base,
+      rate: request.rate,
+      maxDurationMs: (request.baselineMs ?? DEFAULTS.baselineMs) + request.holdMs + (request.recoveryMs ?? DEFAULTS.recoveryMs) + 120_000,
+      stopFile,
+      sessions: request.sessions ?? DEFAULTS.sessions,
+      timeoutMs: DEFAULTS.timeoutMs,
+      run: `${run}-${index}`,
+    };
+    const users = target.run(state.hosts.find((h) => h.name === 'client')!.namespace, [...programCommand(process.execPath, REPO_ROOT, 'prove/workload-main'), JSON.stringify(workload)], { allowFailure: true, timeoutMs: workload.maxDurationMs + 30_000 });
+    let faultAt = 0;
+    let healAt = 0;
+    let healedAt = 0;
+    let held: readonly string[] = [];
+    try {
+      await sleep(request.baselineMs ?? DEFAULTS.baselineMs);
+      faultAt = Date.now();
+      const quiet = { home, target, say: () => undefined };
+      if (how === 'partition') {
+        const made = await partition(stack, [host], from!, quiet);
+        held = (made.partition?.addresses[host] ?? []).filter((a) => design.virtualIps.some((v) => v.address === a));
+      } else {
+        await fail(stack, host, how, quiet);
       }
-      const result = await users;
-      target.remove(stopFile);
-      if (result.exitCode !== 0) throw labError('load-failed', `the workload on the client failed: ${result.stderr.trim() || `exit status ${result.exitCode}`}`);
-      const ops = JSON.parse(result.stdout) as UserOperation[];
-      operations.push(...ops);
-      const faultRun: FaultRun = { host, how, faultAt, healAt, healedAt, operations: ops };
-      const measures = measureFault(faultRun, budgetMs);
-      measured.push({ run: faultRun, measures });
-      say(`  [${index}/${total}] ${host} ${how}: ${measures.map(describeMeasure).join('; ')}; healed in ${((healedAt - healAt) / 1000).toFixed(1)} s`);
+      await sleep(request.holdMs);
+    } finally {
+      healAt = Date.now();
+      await heal(stack, host, { home, target, say: () => undefined }).catch((error: Error) => say(`  ! ${host} did not heal cleanly: ${error.message}`));
+      healedAt = Date.now();
+      await sleep(request.recoveryMs ?? DEFAULTS.recoveryMs);
+      target.writeFile({ path: stopFile, content: '', mode: 0o644 });
     }
+    const result = await users;
+    target.remove(stopFile);
+    if (result.exitCode !== 0) throw labError('load-failed', `the workload on the client failed: ${result.stderr.trim() || `exit status ${result.exitCode}`}`);
+    const ops = JSON.parse(result.stdout) as UserOperation[];
+    operations.push(...ops);
+    const faultRun: FaultRun = { host, how, ...(from ? { partition: { from, held } } : {}), faultAt, healAt, healedAt, operations: ops };
+    const measures = measureFault(faultRun, budgetMs);
+    measured.push({ run: faultRun, measures });
+    say(`  [${index}/${total}] ${host} ${how}${from ? ` from ${from.join(', ')}` : ''}: ${measures.map(describeMeasure).join('; ')}; healed in ${((healedAt - healAt) / 1000).toFixed(1)} s`);
   }
 
   const consistency = checkConsistency(operations, await storedWrites(home, state, target, design.hosts.filter((h) => h.roles.some(isDatabaseRole)).map((h) => h.name), run));
   const verdict = verdictRows(design, capabilityExpressions(design), measured);
-  const faults = measured.map(({ run: r, measures }) => ({ host: r.host, how: r.how, faultAt: new Date(r.faultAt).toISOString(), holdMs: r.healAt - r.faultAt, healMs: r.healedAt - r.healAt, operations: r.operations.length, measures, timeline: timelineOf(r) }));
-  const proved: ProveReport = { stack, run, budgetMs, faults, verdict, consistency, durationS: Math.round((Date.now() - started) / 100) / 10, ok: consistency.ok && verdict.every((v) => v.agrees) };
+  const faults = measured.map(({ run: r, measures }) => ({ host: r.host, how: r.how, ...(r.partition ? { partition: r.partition } : {}), faultAt: new Date(r.faultAt).toISOString(), holdMs: r.healAt - r.faultAt, healMs: r.healedAt - r.healAt, operations: r.operations.length, measures, timeline: timelineOf(r) }));
+  const proved: ProveReport = { stack, run, seed, budgetMs, faults, verdict, consistency, durationS: Math.round((Date.now() - started) / 100) / 10, ok: consistency.ok && verdict.every((v) => v.agrees) };
   if (options.report) {
     const { proveReportHtml } = await import('../prove/report.ts');
     writeFileSync(options.report, await proveReportHtml(proved, design));

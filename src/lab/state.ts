@@ -88,7 +88,7 @@ export function listStacks(home: string): string[] {
     .sort();
 }
 
-export const FAULT_KINDS = ['kill', 'freeze', 'cut', 'restart'] as const;
+export const FAULT_KINDS = ['kill', 'freeze', 'cut', 'restart', 'partition'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Fault {
@@ -96,6 +96,15 @@ export interface Fault {
   readonly since: string;
   /** For `cut`: the interfaces that were up, and so are set up again by `heal`. */
   readonly links: readonly string[];
+  /** For `partition`: the two sides, recorded alike under every host of either; `heal` of any one of them mends it. */
+  readonly partition?: Partition;
+}
+
+export interface Partition {
+  readonly from: readonly string[];
+  readonly to: readonly string[];
+  /** Each host's addresses when the partition was made (a virtual IP it held among them): what the other side drops. */
+  readonly addresses: Readonly<Record<string, readonly string[]>>;
 }
 
 export type Faults = Readonly<Record<string, Fault>>;

@@ -119,12 +119,18 @@ export async function withObservations(status: StackStatus, home: string, target
   return status;
 }
 
+function describeFault(host: string, fault: Fault): string {
+  if (!fault.partition) return `FAILED (${fault.how}, since ${fault.since})`;
+  const { from, to } = fault.partition;
+  return `PARTITIONED from ${(from.includes(host) ? to : from).join(', ')} (since ${fault.since})`;
+}
+
 export function formatStatus(s: StackStatus): string {
   const rows = s.hosts.map((h) => [
     h.name,
     Object.entries(h.addresses).map(([n, a]) => `${a} (${n})`).join(', '),
     h.roles.join(', ') || '-',
-    (h.fault ? `FAILED (${h.fault.how}, since ${h.fault.since}); ` : '') +
+    (h.fault ? `${describeFault(h.name, h.fault)}; ` : '') +
       (h.daemons.map((d) => `${d.name}: ${d.state}${d.restarts ? ` (${d.restarts} restarts)` : ''}${d.reloads ? ` (${d.reloads} reloads)` : ''}`).join(', ') || '-'),
   ]);
   const header = ['HOST', 'ADDRESSES', 'ROLES', 'DAEMONS'];

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DaemonSpec } from '../daemons/types.ts';
+import { describeReload, type DaemonSpec } from '../daemons/types.ts';
 import { startWaves } from '../plan/plan.ts';
 import { describeProbe, probeCommand, probePassed } from '../plan/probe.ts';
 import { LogFile } from './logfile.ts';
@@ -245,11 +245,11 @@ export class Supervisor {
   private async reload(d: Supervised, spec: DaemonSpec): Promise<string | null> {
     d.spec = spec;
     const reload = spec.reload!;
-    this.logOf(d).note(`reloading (${'signal' in reload ? reload.signal : reload.command.join(' ')})`);
+    this.logOf(d).note(`reloading (${describeReload(reload)})`);
     if ('signal' in reload) {
       if (d.process) this.target.signal(d.process.pid, reload.signal);
-    } else if (JSON.stringify(reload.command) === JSON.stringify(spec.setup?.command)) {
-      // Its setup step is its reload (a database server's role): run once, below, as after a start.
+    } else if ('setup' in reload) {
+      // Its setup step is run below, as after a start, when the probe has passed.
     } else {
       const result = await this.target.run(spec.namespace, reload.command, { allowFailure: true, timeoutMs: 10_000 });
       this.logOf(d).note(`reload exited with status ${result.exitCode} ${(result.stdout + result.stderr).trim()}`);
@@ -334,9 +334,9 @@ export class Supervisor {
     return result.exitCode === 124 ? `setup did not finish within ${setup.timeoutMs / 1000} s` : `setup exited with status ${result.exitCode}: ${output.split('\n').slice(-3).join(' / ')}`;
   }
 
-  /** The hosts `fail` has broken and `heal` has not mended yet. */
+  /** The hosts `fail` has broken and `heal` has not mended yet; a partitioned host runs on, looked after as ever. */
   private faultedHosts(): Set<string> {
-    return new Set(Object.keys(readFaults(this.files.faults)));
+    return new Set(Object.entries(readFaults(this.files.faults)).filter(([, fault]) => fault.how !== 'partition').map(([host]) => host));
   }
 
   private launch(d: Supervised): void {

@@ -18,6 +18,34 @@ export const REFUSED_COUNTERS = { input: 'refused_in', output: 'refused_out' } a
 /** Sets of (source, protocol, port) refused lately, for `status` and `audit` to say what was refused. */
 export const REFUSED_SETS = { input: 'refused_in_recent', output: 'refused_out_recent' } as const;
 
+/** The table a partition (`fail --how partition`) lives in, beside the firewall's, so that neither touches the other. */
+export const PARTITION_TABLE = 'webstack_partition';
+
+/**
+ * A partition's half in one host: every packet to or from the other side's addresses dropped,
+ * ahead of any firewall (a lower priority runs first), both ways, whatever connection it belongs
+ * to. Loaded with `nft -f -`; `PARTITION_REMOVE` takes it away.
+ */
+export function partitionRuleset(host: string, away: readonly string[], addresses: readonly string[]): string {
+  const set = `{ ${addresses.join(', ')} }`;
+  return [
+    `# webstack: ${host} cut off from ${away.join(', ')}, while both keep running.`,
+    `table inet ${PARTITION_TABLE} {`,
+    '  chain input {',
+    '    type filter hook input priority -10; policy accept;',
+    `    ip saddr ${set} drop`,
+    '  }',
+    '  chain output {',
+    '    type filter hook output priority -10; policy accept;',
+    `    ip daddr ${set} drop`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+export const PARTITION_REMOVE = ['nft', 'delete', 'table', 'inet', PARTITION_TABLE] as const;
+
 export interface HostFirewall {
   readonly host: string;
   readonly namespace: string;

@@ -1,6 +1,6 @@
 import { CAPABILITIES } from '../design/vocabulary.ts';
 import type { ProveReport } from '../lab/prove.ts';
-import { PROVE_FAULTS } from './verdict.ts';
+import { verdictGrid } from './verdict.ts';
 
 // `prove`'s verdict as text: one row per host, one column per capability, `check`'s prediction
 // against what each fault showed; then the writes.
@@ -9,15 +9,14 @@ const MARK = { survived: 'ok', broken: 'BROKEN', unobserved: '-' } as const;
 
 export function formatProve(report: ProveReport): string {
   const lines: string[] = [];
-  const hosts = [...new Set(report.verdict.map((v) => v.host))];
-  const faults = PROVE_FAULTS.filter((f) => report.verdict.some((v) => v.observed[f] !== undefined));
+  const { hosts, faults, row: rowOf } = verdictGrid(report.verdict);
   lines.push('', `verdict: what users saw against what \`check\` predicted (a capability survives a fault when nothing fails later than ${(report.budgetMs / 1000).toFixed(1)} s after it)`);
   const header = ['host', ...CAPABILITIES.map((c) => c)];
   const rows = hosts.map((host) => [
     host,
     ...CAPABILITIES.map((capability) => {
-      const row = report.verdict.find((v) => v.host === host && v.capability === capability)!;
-      const predicted = row.predicted === 'breaks' ? 'breaks' : row.predicted === 'survives' ? 'survives' : 'not predicted';
+      const row = rowOf(host, capability);
+      const predicted = `${row.predicted === 'outside' ? 'not predicted' : row.predicted}${row.partition ? ` (partition: ${row.partition.predicted})` : ''}`;
       const observed = faults.map((f) => MARK[row.observed[f] ?? 'unobserved']).join('/');
       return `${row.agrees ? '' : '✗ '}${predicted}: ${observed}`;
     }),
@@ -25,7 +24,9 @@ export function formatProve(report: ProveReport): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
   lines.push(line(header), ...rows.map(line));
-  lines.push(`  (each cell: check's prediction for the host's loss, then what ${faults.join('/')} showed; ✗ where they disagree${hosts.some((h) => report.verdict.some((v) => v.host === h && v.predicted === 'outside')) ? "; 'not predicted': a host the design does not own, the lab's stand-in for a managed DNS" : ''})`);
+  lines.push(`  (each cell: check's prediction for the host's loss, then what ${faults.join('/')} showed; ✗ where they disagree${report.verdict.some((v) => v.predicted === 'outside') ? "; 'not predicted': a host the design does not own, the lab's stand-in for a managed DNS" : ''})`);
+  const partitions = [...new Set(report.verdict.flatMap((v) => (v.partition ? [v.partition.why] : [])))];
+  for (const why of partitions) lines.push(`  (partition: ${why})`);
 
   const c = report.consistency;
   lines.push('', `writes: ${c.acknowledged} acknowledged, ${c.refused} refused, ${c.indeterminate} of unknown outcome (${c.indeterminateStored} of them stored)`);

@@ -5,7 +5,7 @@ import type { ResolvedStack } from '../design/types.ts';
 import { diagramModel } from '../diagram/model.ts';
 import { renderSvg } from '../diagram/svg.ts';
 import type { ProveReport, ProvedFault } from '../lab/prove.ts';
-import { PROVE_FAULTS } from './verdict.ts';
+import { verdictGrid } from './verdict.ts';
 
 // `prove --report`: one self-contained HTML page (no script, no request to anywhere) with the
 // stack's diagram, the verdict table, the writes, and one chart per fault: the operations due
@@ -17,15 +17,15 @@ const OUTCOME_COLOURS = { ok: '#2e7d32', failed: '#c62828', indeterminate: '#ef6
 export async function proveReportHtml(report: ProveReport, design: ResolvedStack): Promise<string> {
   const diagram = await renderSvg(diagramModel(design));
   const charts = await Promise.all(report.faults.map((f) => faultChart(f)));
-  const faults = PROVE_FAULTS.filter((f) => report.verdict.some((v) => v.observed[f] !== undefined));
-  const hosts = [...new Set(report.verdict.map((v) => v.host))];
+  const { hosts, faults, row: rowOf } = verdictGrid(report.verdict);
   const verdictRows = hosts
     .map((host) => {
       const cells = CAPABILITIES.map((capability) => {
-        const row = report.verdict.find((v) => v.host === host && v.capability === capability)!;
+        const row = rowOf(host, capability);
         const observed = faults.map((f) => `<span class="${row.observed[f] ?? 'unobserved'}">${f}: ${row.observed[f] ?? '-'}</span>`).join(' ');
         const predicted = row.predicted === 'outside' ? 'not predicted' : row.predicted;
-        return `<td class="${row.agrees ? 'agrees' : 'disagrees'}"><b>${predicted}</b><br>${observed}</td>`;
+        const partition = row.partition ? ` (partition: ${row.partition.predicted})` : '';
+        return `<td class="${row.agrees ? 'agrees' : 'disagrees'}"><b>${predicted}</b>${partition}<br>${observed}</td>`;
       });
       return `<tr><th>${escape(host)}</th>${cells.join('')}</tr>`;
     })
@@ -42,7 +42,7 @@ export async function proveReportHtml(report: ProveReport, design: ResolvedStack
       const measures = f.measures
         .map((m) => `<tr><th>${CAPABILITY_TITLES[m.capability]}</th><td class="${m.observed}">${m.observed}</td><td>${m.failed} of ${m.operations}</td><td>${m.errorWindowMs ? `${(m.errorWindowMs.first / 1000).toFixed(1)} to ${(m.errorWindowMs.last / 1000).toFixed(1)} s` : '-'}</td><td>${(m.recoveryMs / 1000).toFixed(1)} s</td><td>${m.p99Ms} ms</td></tr>`)
         .join('');
-      return `<section class="fault"><h3>${escape(f.host)} ${f.how}</h3>
+      return `<section class="fault"><h3>${escape(f.host)} ${f.how}${f.partition ? ` from ${escape(f.partition.from.join(', '))}` : ''}</h3>
 <div class="chart">${charts[i]}</div>
 <table class="measures"><tr><th></th><th>while down</th><th>failed</th><th>failures, from the fault</th><th>after heal</th><th>p99</th></tr>${measures}</table>
 <p class="note">Held ${(f.holdMs / 1000).toFixed(1)} s, healed in ${(f.healMs / 1000).toFixed(1)} s; ${f.operations} operations in all.</p></section>`;
@@ -62,12 +62,13 @@ td.agrees, li.agrees { background: #eefaf0; } td.disagrees, li.disagrees { backg
 <body>
 <h1>webstack prove: ${escape(report.stack)}</h1>
 <p class="verdict ${report.ok ? 'ok' : 'not-ok'}">${report.ok ? 'Proved: every observation agrees with check, and no write was lost.' : 'Not proved: see the rows and writes marked in red.'}</p>
-<p>${report.faults.length} faults in ${report.durationS} s (run ${escape(report.run)}). A capability survives a fault when nothing fails later than ${(report.budgetMs / 1000).toFixed(1)} s after it.</p>
+<p>${report.faults.length} faults in ${report.durationS} s (run ${escape(report.run)}${report.seed === null ? '' : `, in the order of seed ${report.seed}`}). A capability survives a fault when nothing fails later than ${(report.budgetMs / 1000).toFixed(1)} s after it.</p>
 <div class="diagram">${diagram}</div>
 <h2>Verdict: what users saw against what check predicted</h2>
 <table id="verdict"><tr><th>host</th>${CAPABILITIES.map((cap) => `<th>${CAPABILITY_TITLES[cap]}</th>`).join('')}</tr>
 ${verdictRows}
 </table>
+${[...new Set(report.verdict.flatMap((v) => (v.partition ? [v.partition.why] : [])))].map((why) => `<p class="note">Partition: ${escape(why)}.</p>`).join('\n')}
 <h2>Writes</h2>
 <p>${c.acknowledged} acknowledged, ${c.refused} refused, ${c.indeterminate} of unknown outcome (${c.indeterminateStored} of them stored).</p>
 <ul>${servers}

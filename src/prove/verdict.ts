@@ -1,7 +1,7 @@
 import { breaks } from '../analysis/spof.ts';
-import type { Expr } from '../analysis/expr.ts';
-import type { ResolvedStack } from '../design/types.ts';
-import { CAPABILITIES, type Capability } from '../design/vocabulary.ts';
+import { evaluate, type Expr } from '../analysis/expr.ts';
+import type { FlowPurpose, ResolvedStack } from '../design/types.ts';
+import { CAPABILITIES, CLIENT, type Capability } from '../design/vocabulary.ts';
 import { percentile } from '../load/generator.ts';
 import type { UserOperation } from './workload.ts';
 
@@ -9,13 +9,33 @@ import type { UserOperation } from './workload.ts';
 // write is stored exactly once on every database server, and, host by host, whether what users
 // saw agrees with what `check` predicted.
 
-/** The faults `prove` makes: each takes a host away as `check` reasons about a lost host (`restart`: for maintenance, cleanly). */
-export const PROVE_FAULTS = ['kill', 'freeze', 'cut', 'restart'] as const;
+/**
+ * The faults `prove` makes: each takes a host away as `check` reasons about a lost host
+ * (`restart`: for maintenance, cleanly; `partition`: from the hosts that send it users' requests
+ * only, while it runs on and its peers still see it).
+ */
+export const PROVE_FAULTS = ['kill', 'freeze', 'cut', 'restart', 'partition'] as const;
 export type ProveFault = (typeof PROVE_FAULTS)[number];
+
+/** The flows that carry what users ask for, as opposed to a host's peers (replication, a cluster, VRRP) and monitoring. */
+const SERVING: ReadonlySet<FlowPurpose> = new Set(['http', 'https', 'dns', 'proxy', 'app', 'sql-write', 'sql-read', 'cache']);
+
+/**
+ * The hosts a `partition` of `host` cuts it off from: those that send it users' requests (the
+ * client, for an entry or a DNS server), not its peers, so that a primary is cut off from the apps
+ * and not from its replica. None for a host no request passes through (monitoring).
+ */
+export function partitionedFrom(design: ResolvedStack, host: string): string[] {
+  if (!design.hosts.some((h) => h.name === host)) return [CLIENT]; // the lab's stand-in for a managed DNS
+  const senders = design.flows.filter((f) => f.to === host && f.from !== host && SERVING.has(f.purpose)).map((f) => f.from);
+  return [...new Set(senders)];
+}
 
 export interface FaultRun {
   readonly host: string;
   readonly how: ProveFault;
+  /** For a partition: the other side, and the virtual IPs the host held when it was cut off. */
+  readonly partition?: { readonly from: readonly string[]; readonly held: readonly string[] };
   /** When the fault was made, `heal` asked for, and `heal` done (every daemon of the host ready), ms since the epoch. */
   readonly faultAt: number;
   readonly healAt: number;
@@ -117,6 +137,8 @@ export interface VerdictRow {
   readonly capability: Capability;
   /** `check`'s word: the host is a single point of failure for it, or not; `outside` for a host the design does not own (the lab's stand-in for a managed DNS). */
   readonly predicted: Predicted;
+  /** Where a partition of the host is predicted otherwise than its loss: it kept a virtual IP that its peers, still seeing it, did not take over. */
+  readonly partition?: { readonly predicted: Predicted; readonly why: string };
   readonly observed: Partial<Record<ProveFault, Observed>>;
   readonly agrees: boolean;
 }
@@ -124,19 +146,53 @@ export interface VerdictRow {
 /** Host by host and capability by capability, `check`'s prediction against what each fault showed. */
 export function verdictRows(design: ResolvedStack, expressions: Record<Capability, Expr>, measured: readonly { run: FaultRun; measures: readonly CapabilityMeasure[] }[]): VerdictRow[] {
   const rows: VerdictRow[] = [];
-  const hosts = [...new Set(measured.map((m) => m.run.host))];
+  // In the design's order whatever order the faults came in (a seed shuffles them); the lab's DNS last.
+  const order = (host: string) => {
+    const i = design.hosts.findIndex((h) => h.name === host);
+    return i < 0 ? design.hosts.length : i;
+  };
+  const hosts = [...new Set(measured.map((m) => m.run.host))].sort((a, b) => order(a) - order(b));
   for (const host of hosts) {
     const owned = design.hosts.some((h) => h.name === host);
+    const partitioned = measured.find((m) => m.run.host === host && m.run.partition)?.run.partition;
     for (const capability of CAPABILITIES) {
       const predicted: Predicted = !owned ? 'outside' : breaks(expressions[capability], host) ? 'breaks' : 'survives';
+      const partition = owned && partitioned ? partitionPrediction(design, expressions[capability], capability, host, partitioned.held) : null;
       const observed: Partial<Record<ProveFault, Observed>> = {};
       for (const { run, measures } of measured.filter((m) => m.run.host === host)) observed[run.how] = measures.find((m) => m.capability === capability)!.observed;
-      const seen = Object.values(observed).filter((o) => o !== 'unobserved');
-      const agrees = predicted === 'outside' || seen.every((o) => (predicted === 'breaks' ? o === 'broken' : o === 'survived'));
-      rows.push({ host, capability, predicted, observed, agrees });
+      const expected = (fault: ProveFault) => (fault === 'partition' && partition ? partition.predicted : predicted);
+      const agrees = predicted === 'outside' || Object.entries(observed).every(([fault, o]) => o === 'unobserved' || (expected(fault as ProveFault) === 'breaks' ? o === 'broken' : o === 'survived'));
+      rows.push({ host, capability, predicted, ...(partition && partition.predicted !== predicted ? { partition } : {}), observed, agrees });
     }
   }
   return rows;
+}
+
+/**
+ * A partition of a host that holds a virtual IP: keepalived moves an address when its holder
+ * stops speaking VRRP to its peers, and a holder cut off only from its clients goes on speaking,
+ * so the address stays where no client reaches it. Whatever comes through it breaks as though
+ * every one of its holders were lost: users' requests through the load balancers' address, writes
+ * through a database cluster's.
+ */
+function partitionPrediction(design: ResolvedStack, e: Expr, capability: Capability, host: string, held: readonly string[]): { predicted: Predicted; why: string } | null {
+  for (const vip of design.virtualIps.filter((v) => held.includes(v.address) && v.holders.includes(host))) {
+    const through = vip.role === 'db' ? capability === 'write' : capability !== 'resolve';
+    const holders = new Set(vip.holders);
+    if (through && evaluate(e, () => true) && !evaluate(e, (h) => !holders.has(h))) {
+      return { predicted: 'breaks', why: `${host} kept ${vip.address}: its peers (${vip.holders.filter((h) => h !== host).join(', ')}) still saw it, so keepalived did not move it` };
+    }
+  }
+  return null;
+}
+
+/** The hosts and faults of a verdict, in the order they were made: its table's rows and each cell's columns. */
+export function verdictGrid(verdict: readonly VerdictRow[]): { hosts: string[]; faults: ProveFault[]; row: (host: string, capability: Capability) => VerdictRow } {
+  return {
+    hosts: [...new Set(verdict.map((v) => v.host))],
+    faults: PROVE_FAULTS.filter((f) => verdict.some((v) => v.observed[f] !== undefined)),
+    row: (host, capability) => verdict.find((v) => v.host === host && v.capability === capability)!,
+  };
 }
 
 export interface ServerWrites {

@@ -230,6 +230,46 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
     assert.equal(webstack('fail', 'nobody', '--stack', stack).code, 1);
   });
 
+  test('a partition cuts server-02 off from the LB while it runs on and still replicates: the LB marks it down, users see no error, and heal mends it', async () => {
+    try {
+      expectOk(webstack('fail', 'lb-01', '--how', 'partition', '--to', 'server-02', '--stack', stack), 'partition');
+      await waitForState('server-02', 'DOWN', 5_000);
+      for (let i = 0; i < 6; i++) assert.equal(request('GET', '/api/posts').status, 200);
+      const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout) as { hosts: { name: string; fault: { how: string } | null; daemons: { state: string }[] }[] };
+      const server02 = status.hosts.find((h) => h.name === 'server-02')!;
+      assert.equal(server02.fault?.how, 'partition');
+      assert.ok(server02.daemons.every((d) => d.state === 'ready'), 'the supervisor still looks after a partitioned host, and it is ready');
+      assert.match(expectOk(webstack('status', '--stack', stack), 'status').stdout, /PARTITIONED from lb-01/);
+      // Its replica is not cut off from the primary: a write through the LB reaches it.
+      const key = `partitioned-${Date.now()}`;
+      const write = request('POST', '/api/posts', { author: 'it', body: key });
+      assert.equal(write.status, 201);
+      assert.equal(write.headers['x-served-by'], 'server-01');
+      const socket = join(home, stack, 'run', 'server-02', 'mariadb', 'mysqld.sock');
+      const onReplica = () => inHost(stack, 'server-02', 'mariadb', '-S', socket, '-N', '-e', `SELECT COUNT(*) FROM foobar.posts WHERE body = '${key}'`).stdout.trim();
+      const replicated = Date.now() + 5_000;
+      while (onReplica() !== '1') {
+        assert.ok(Date.now() < replicated, 'the write reached the partitioned replica');
+        await sleep(100);
+      }
+      const again = webstack('fail', 'server-02', '--stack', stack);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /server-02 is already failed \(partition/);
+
+      expectOk(webstack('heal', 'server-02', '--stack', stack), 'heal');
+      await waitForState('server-02', 'UP', 10_000);
+      assert.equal(execFileSync('ip', ['netns', 'exec', lb.namespace, 'nft', 'list', 'tables'], { encoding: 'utf8' }).includes('webstack_partition'), false, 'the partition is gone from the LB');
+    } finally {
+      webstack('heal', 'lb-01', '--stack', stack);
+    }
+    const noSide = webstack('fail', 'lb-01', '--how', 'partition', '--stack', stack);
+    assert.equal(noSide.code, 2);
+    assert.match(noSide.stderr, /a partition has two sides/);
+    const bothSides = webstack('fail', 'lb-01', '--how', 'partition', '--to', 'lb-01,server-01', '--stack', stack);
+    assert.equal(bothSides.code, 2);
+    assert.match(bothSides.stderr, /lb-01 cannot be on both sides/);
+  });
+
   test('ten design changes applied under constant load fail no request and reload only the daemons whose config changed', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'webstack-changes-'));
     const blueprint = parse(readFileSync(blueprintFile('distributed'), 'utf8'));
@@ -398,7 +438,7 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
     }
   });
 
-  test('prove breaks every host each way (kill, freeze, cut, restart) and agrees with check: the LB breaks everything, the primary writes only, the replica nothing; no write lost, no read-your-writes violation', async (t) => {
+  test('prove breaks every host each way (kill, freeze, cut, restart, partition) and agrees with check: the LB breaks everything, the primary writes only, the replica nothing; no write lost, no read-your-writes violation', async (t) => {
     const started = Date.now();
     const scratch = mkdtempSync(join(tmpdir(), 'webstack-prove-'));
     const reportFile = join(scratch, 'report.html');
@@ -409,12 +449,13 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
     const broken = (host: string) => report.verdict.filter((v) => v.host === host && v.predicted === 'breaks').map((v) => v.capability);
     t.diagnostic(`prove took ${tookS.toFixed(0)} s for ${report.faults.length} faults; writes: ${report.consistency.acknowledged} acknowledged, ${report.consistency.refused} refused, ${report.consistency.indeterminate} of unknown outcome`);
     assert.deepEqual([...new Set(report.faults.map((f) => f.host))], ['lb-01', 'server-01', 'server-02', 'dns']);
-    assert.deepEqual([...new Set(report.faults.map((f) => f.how))], ['kill', 'freeze', 'cut', 'restart']);
+    assert.deepEqual([...new Set(report.faults.map((f) => f.how))], ['kill', 'freeze', 'cut', 'restart', 'partition']);
+    assert.deepEqual(report.faults.filter((f) => f.how === 'partition').map((f) => `${f.host} from ${f.partition!.from.join(' and ')}`), ['lb-01 from client', 'server-01 from lb-01 and server-02', 'server-02 from lb-01 and server-01', 'dns from client']);
     assert.deepEqual(report.verdict.filter((v) => !v.agrees), []);
     assert.deepEqual(broken('lb-01'), ['static', 'read', 'write']);
     assert.deepEqual(broken('server-01'), ['write']);
     assert.deepEqual(broken('server-02'), []);
-    for (const v of report.verdict.filter((r) => r.predicted === 'breaks')) assert.deepEqual(Object.values(v.observed), ['broken', 'broken', 'broken', 'broken'], `${v.host} ${v.capability}`);
+    for (const v of report.verdict.filter((r) => r.predicted === 'breaks')) assert.deepEqual(Object.values(v.observed), ['broken', 'broken', 'broken', 'broken', 'broken'], `${v.host} ${v.capability}`);
     assert.ok(report.consistency.acknowledged > 1000, 'writes were made throughout');
     assert.ok(report.consistency.servers.every((s) => s.missing.length === 0 && s.duplicated.length === 0 && s.refusedButStored.length === 0), JSON.stringify(report.consistency.servers));
     assert.deepEqual(report.consistency.readYourWritesViolations, []);

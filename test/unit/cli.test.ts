@@ -98,7 +98,10 @@ describe('webstack fail and load, on bad input', () => {
   it('prove refuses a fault it does not make, and a hold past two minutes, with exit 2 before looking for a stack', async () => {
     const unknown = await cli('prove', '--faults', 'kill,explode');
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /--faults 'kill,explode': 'explode' is not a fault prove makes; use some of: kill, freeze, cut, restart\./);
+    assert.match(unknown.stderr, /--faults 'kill,explode': 'explode' is not a fault prove makes; use some of: kill, freeze, cut, restart, partition\./);
+    const seed = await cli('prove', '--seed', 'soon');
+    assert.equal(seed.code, 2);
+    assert.match(seed.stderr, /'soon' is not a whole number/);
     const long = await cli('prove', '--hold', '5m');
     assert.equal(long.code, 2);
     assert.match(long.stderr, /--hold 5m: at most 2m per fault\./);
@@ -108,8 +111,23 @@ describe('webstack fail and load, on bad input', () => {
   it('refuses a way to fail it does not know, with exit 2 and the ways it knows', async () => {
     const r = await cli('fail', 'server-01', '--how', 'explode');
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--how 'explode' is not a way to fail; use one of: kill, freeze, cut, restart\./);
+    assert.match(r.stderr, /--how 'explode' is not a way to fail; use one of: kill, freeze, cut, restart, partition\./);
     assert.doesNotMatch(r.stderr, STACK_FRAME);
+  });
+
+  it('refuses a partition without two sides, with a host on both, or sides given to another fault, with exit 2', async () => {
+    for (const [args, said] of [
+      [['fail', 'lb-01', '--how', 'partition'], /a partition has two sides: fail <host> --how partition --to <host,...>/],
+      [['fail', '--how', 'partition', '--to', 'lb-01'], /a partition has two sides/],
+      [['fail', 'lb-01', '--how', 'partition', '--from', 'web-01', '--to', 'web-01,db-01'], /web-01 cannot be on both sides of a partition/],
+      [['fail', 'lb-01', '--how', 'kill', '--to', 'web-01'], /--from and --to are for --how partition; --how kill breaks one host/],
+      [['fail'], /fail needs a host/],
+    ] as const) {
+      const r = await cli(...args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, said);
+      assert.doesNotMatch(r.stderr, STACK_FRAME);
+    }
   });
 
   it('refuses a request count that is not a whole number, with exit 2', async () => {

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { BLUEPRINTS } from '../../src/blueprints/index.ts';
 import { loadDesign } from '../../src/design/load.ts';
 import { parseGaleraStatus, parseSemiSync } from '../../src/daemons/mariadb.ts';
+import { describeReload } from '../../src/daemons/types.ts';
 import { alertRules, JOBS, renderRules } from '../../src/daemons/prometheus-rules.ts';
 import { planLab } from '../../src/plan/plan.ts';
 import { describeProbe } from '../../src/plan/probe.ts';
@@ -25,7 +26,7 @@ describe('rendered daemon configs', () => {
         const wave = plan.waves.findIndex((w) => w.includes(d));
         summary.push(`${d.host}/${d.daemon} wave ${wave}${d.after.length ? ` (after ${d.after.join(', ')})` : ''}: ${d.command.join(' ')}`, `  ready when: ${describeProbe(d.readiness)} within ${d.readinessTimeoutMs} ms`);
         for (const v of d.validate ?? []) summary.push(`  valid when: ${v.join(' ')}`);
-        if (d.reload) summary.push(`  reload: ${'signal' in d.reload ? d.reload.signal : d.reload.command.join(' ')}${d.reload.files ? ` (for ${d.reload.files.map((f) => basename(f)).join(', ')} only)` : ''}`);
+        if (d.reload) summary.push(`  reload: ${describeReload(d.reload)}${d.reload.files ? ` (for ${d.reload.files.map((f) => basename(f)).join(', ')} only)` : ''}`);
         if (d.init) summary.push(`  first start: ${d.init.command.join(' ')} (unless ${d.init.creates} exists)`);
         if (d.setup) summary.push(`  each time ready: ${d.setup.command.join(' ')} (within ${d.setup.timeoutMs} ms)`);
         for (const f of d.files) {
@@ -175,7 +176,7 @@ policies:
       const script = `/var/lib/webstack/distributed/config/${host}/mariadb/role.sh`;
       assert.deepEqual(server.spec.setup?.command, ['bash', script]);
       // The same step reloads a server whose role changed, and only then: any other change restarts it.
-      assert.deepEqual(server.spec.reload, { command: ['bash', script], files: [`/var/lib/webstack/distributed/config/${host}/mariadb/role.sql`, script] });
+      assert.deepEqual(server.spec.reload, { setup: true, files: [`/var/lib/webstack/distributed/config/${host}/mariadb/role.sql`, script] });
     }
   });
 

@@ -9,7 +9,9 @@ import type { Capability } from '../../src/design/vocabulary.ts';
 import type { ProveReport } from '../../src/lab/prove.ts';
 import { formatProve } from '../../src/prove/format.ts';
 import { proveReportHtml } from '../../src/prove/report.ts';
-import { checkConsistency, failoverBudgetMs, measureFault, timelineOf, verdictRows, type FaultRun } from '../../src/prove/verdict.ts';
+import { partitionRuleset } from '../../src/plan/firewall.ts';
+import { faultSchedule } from '../../src/prove/schedule.ts';
+import { checkConsistency, failoverBudgetMs, measureFault, partitionedFrom, timelineOf, verdictRows, type FaultRun } from '../../src/prove/verdict.ts';
 import { runWorkload, writeOutcome, type UserOperation } from '../../src/prove/workload.ts';
 import { repoRoot } from '../helpers.ts';
 
@@ -140,7 +142,7 @@ describe("prove's verdict", () => {
     const replicaLost = run([...ops('static', 0, 13_000, null), ...ops('read', 0, 13_000, [2000, 10_000]), ...ops('write', 0, 13_000, null)], 'server-02');
     const planted = verdictRows(design, capabilityExpressions(design), [{ run: replicaLost, measures: measureFault(replicaLost, budget) }]);
     assert.deepEqual(planted.filter((r) => !r.agrees).map((r) => `${r.host} ${r.capability}`), ['server-02 read']);
-    const report: ProveReport = { stack: 'planted', run: 'p', budgetMs: budget, faults: [], verdict: planted, consistency: checkConsistency([], new Map()), durationS: 1, ok: false };
+    const report: ProveReport = { stack: 'planted', run: 'p', seed: null, budgetMs: budget, faults: [], verdict: planted, consistency: checkConsistency([], new Map()), durationS: 1, ok: false };
     const text = formatProve(report);
     assert.match(text, /server-02 +survives: - +survives: ok +✗ survives: BROKEN +survives: ok/);
     assert.match(text, /planted: ✗ not proved \(1 s\): 1 disagreement with check \(server-02 read\)\./);
@@ -151,6 +153,65 @@ describe("prove's verdict", () => {
     const dnsLost = run(ops('resolve', 0, 13_000, [2000, 10_000]), 'dns');
     const rows = verdictRows(design, capabilityExpressions(design), [{ run: dnsLost, measures: measureFault(dnsLost, 3500) }]);
     assert.deepEqual(rows.map((r) => [r.capability, r.predicted, r.agrees]), [['resolve', 'outside', true], ['static', 'outside', true], ['read', 'outside', true], ['write', 'outside', true]]);
+  });
+});
+
+describe("prove's partitions and its order", () => {
+  const every = (kinds: Capability[], failing: Capability[]) => kinds.flatMap((k) => ops(k, 0, 13_000, failing.includes(k) ? [2000, 10_000] : null));
+  const partitioned = (host: string, from: string[], held: string[], operations: UserOperation[]): FaultRun => ({ host, how: 'partition', partition: { from, held }, faultAt: 2000, healAt: 10_000, healedAt: 10_000, operations });
+
+  test('cuts a host off from the hosts that send it requests, not from its peers: the primary from the apps and the load balancer, not from monitoring', async () => {
+    const distributed = (await loadDesign('distributed')).stack;
+    assert.deepEqual(partitionedFrom(distributed, 'lb-01'), ['client']);
+    assert.deepEqual(partitionedFrom(distributed, 'server-01').sort(), ['lb-01', 'server-02']);
+    assert.deepEqual(partitionedFrom(distributed, 'dns'), ['client'], "the lab's managed DNS, from the users");
+    const ha = (await loadDesign('ha')).stack;
+    assert.deepEqual(partitionedFrom(ha, 'db-01').sort(), ['app-01', 'app-02'], 'not from db-02 and db-03, its cluster');
+    assert.deepEqual(partitionedFrom(ha, 'lb-02'), ['client'], 'not from lb-01, which it speaks VRRP with');
+    assert.deepEqual(partitionedFrom(ha, 'mon-01'), [], 'no request of a user passes through monitoring');
+  });
+
+  test("predicts that a holder of a virtual IP cut off from its clients keeps it, and what comes through it breaks; check's word stands for the others", async () => {
+    const ha = (await loadDesign('ha')).stack;
+    const expressions = capabilityExpressions(ha);
+    const entry = ha.virtualIps.find((v) => v.role === 'lb')!.address;
+    const writeAddress = ha.virtualIps.find((v) => v.role === 'db')!.address;
+    const lbRun = partitioned('lb-01', ['client'], [entry], every(['resolve', 'static', 'read', 'write'], ['static', 'read', 'write']));
+    const backupRun = partitioned('lb-02', ['client'], [], every(['resolve', 'static', 'read', 'write'], []));
+    const dbRun = partitioned('db-01', ['app-01', 'app-02'], [writeAddress], every(['static', 'read', 'write'], ['write']));
+    const rows = verdictRows(ha, expressions, [lbRun, backupRun, dbRun].map((r) => ({ run: r, measures: measureFault(r, failoverBudgetMs(ha)) })));
+    const line = (host: string) => rows.filter((r) => r.host === host).map((r) => `${r.capability} ${r.predicted}${r.partition ? `/${r.partition.predicted}` : ''} ${r.observed.partition} ${r.agrees}`);
+    assert.deepEqual(line('lb-01'), ['resolve survives survived true', 'static survives/breaks broken true', 'read survives/breaks broken true', 'write survives/breaks broken true']);
+    assert.deepEqual(line('lb-02'), ['resolve survives survived true', 'static survives survived true', 'read survives survived true', 'write survives survived true']);
+    assert.deepEqual(line('db-01'), ['resolve survives unobserved true', 'static survives survived true', 'read survives survived true', 'write survives/breaks broken true']);
+    assert.match(rows.find((r) => r.host === 'lb-01' && r.capability === 'static')!.partition!.why, new RegExp(`lb-01 kept ${entry.replace(/\./g, '\\.')}: its peers \\(lb-02\\) still saw it`));
+
+    // The same writes surviving the cluster's holder's partition would be a disagreement, named.
+    const survived = partitioned('db-01', ['app-01', 'app-02'], [writeAddress], every(['read', 'write'], []));
+    const planted = verdictRows(ha, expressions, [{ run: survived, measures: measureFault(survived, failoverBudgetMs(ha)) }]);
+    assert.deepEqual(planted.filter((r) => !r.agrees).map((r) => `${r.host} ${r.capability}`), ['db-01 write']);
+    const text = formatProve({ stack: 'ha', run: 'p', seed: null, budgetMs: 4000, faults: [], verdict: planted, consistency: checkConsistency([], new Map()), durationS: 1, ok: false });
+    assert.match(text, /✗ survives \(partition: breaks\): ok/);
+    assert.match(text, /\(partition: db-01 kept .*so keepalived did not move it\)/);
+  });
+
+  test('a partition is dropped both ways in one table of its own, beside the firewall', () => {
+    const rules = partitionRuleset('server-01', ['lb-01'], ['203.0.113.34', '10.71.32.2']);
+    assert.match(rules, /^table inet webstack_partition \{$/m);
+    assert.match(rules, /hook input priority -10; policy accept;\n\s+ip saddr \{ 203\.0\.113\.34, 10\.71\.32\.2 \} drop/);
+    assert.match(rules, /hook output priority -10; policy accept;\n\s+ip daddr \{ 203\.0\.113\.34, 10\.71\.32\.2 \} drop/);
+  });
+
+  test('makes the faults host by host without a seed, and in the same shuffled order for the same seed', () => {
+    const hosts = ['lb', 'a', 'b', 'mon'];
+    const from = (host: string) => (host === 'mon' ? [] : ['x']);
+    const plain = faultSchedule(hosts, ['kill', 'partition'], from, null);
+    assert.deepEqual(plain.map((f) => `${f.host} ${f.how}`), ['lb kill', 'lb partition', 'a kill', 'a partition', 'b kill', 'b partition', 'mon kill'], 'no partition of a host no request reaches');
+    const seeded = faultSchedule(hosts, ['kill', 'partition'], from, 7);
+    assert.deepEqual(faultSchedule(hosts, ['kill', 'partition'], from, 7), seeded, 'the same seed, the same order');
+    assert.deepEqual(seeded.map((f) => `${f.host} ${f.how}`).sort(), plain.map((f) => `${f.host} ${f.how}`).sort(), 'every fault, once');
+    const orders = new Set([1, 2, 3, 4, 5].map((seed) => faultSchedule(hosts, ['kill', 'partition'], from, seed).map((f) => `${f.host} ${f.how}`).join()));
+    assert.ok(orders.size >= 4, `seeds give different orders (${orders.size} of 5)`);
   });
 });
 
@@ -188,6 +249,7 @@ describe("prove's HTML report", () => {
     const report: ProveReport = {
       stack: 'distributed',
       run: 'prove-sample',
+      seed: null,
       budgetMs: 3500,
       faults: measured.map(({ run, measures }) => ({ host: run.host, how: run.how, faultAt: new Date(run.faultAt).toISOString(), holdMs: 8000, healMs: 800, operations: run.operations.length, measures, timeline: timelineOf(run) })),
       verdict: verdictRows(design, capabilityExpressions(design), measured),
