@@ -229,6 +229,7 @@ if (process.platform === 'linux' && process.getuid?.() === 0 && process.env.BENC
   await (await import('./monitoring.ts')).benchMonitoring();
   await (await import('./database.ts')).benchDatabase();
   await (await import('./prove.ts')).benchProve();
+  await (await import('./dashboard.ts')).benchDashboard();
 } else {
   console.log('\nlab: skipped (needs root on Linux; BENCH_LAB=0 also skips it)');
 }

@@ -50,3 +50,9 @@ export const FIXED = {
 
 /** Every blueprint, for tests that run each. */
 export { BLUEPRINTS as BLUEPRINTS_FOR_DRY_RUN } from '../src/blueprints/index.ts';
+
+/** Debian's Chromium, for the tests that look at a page as a person would; null where it is not installed. */
+export function chromium(): string | null {
+  for (const path of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) if (existsSync(path)) return path;
+  return null;
+}

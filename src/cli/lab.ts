@@ -150,6 +150,29 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     });
 
   cli
+    .command('dashboard')
+    .description("a web page for a running stack: its diagram coloured by each host's state, the traffic per tier and host, alerts and logs, and buttons to break hosts, heal them, partition, deploy and prove (Ctrl-C to stop)")
+    .option('--stack <name>', 'which stack (may be left out while one stack is up)')
+    .option('--port <port>', 'the port to listen on (default: a free one)', toInt, 0)
+    .option('--listen <address>', 'the address to listen on; the page can break the stack, so loopback unless you mean it', '127.0.0.1')
+    .option('--no-open', 'do not open a browser')
+    .action(async (opts: { stack?: string; port: number; listen: string; open: boolean }) => {
+      if (opts.port > 65535) throw new UsageError(`--port ${opts.port}: a port is at most 65535.`);
+      const stack = pickStack(home(), opts.stack);
+      const running = readState(home(), stack);
+      if (!running || !supervisorAlive(running)) throw labError('not-running', `stack '${stack}' is not running.`);
+      await lab.checkMachine();
+      const { serveDashboard } = await import('../dashboard/serve.ts');
+      const served = await serveDashboard({ home: home(), stack, target: await lab.target(), port: opts.port, address: opts.listen });
+      io.stdout(`dashboard of ${stack}: ${served.url}\n  (the token in the address lets whoever has it break the stack; Ctrl-C stops the dashboard)\n`);
+      if (opts.open && (process.env.DISPLAY || process.env.WAYLAND_DISPLAY)) spawn('xdg-open', [served.url], { detached: true, stdio: 'ignore' }).on('error', () => undefined).unref();
+      await new Promise<void>((resolve) => {
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+      });
+      await served.close();
+    });
+
+  cli
     .command('alerts')
     .description("the alerts the stack's Alertmanagers sent, as the lab's receiver recorded them: what fires, what resolved, and when a person was told")
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')

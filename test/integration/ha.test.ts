@@ -7,8 +7,8 @@ import type { AuditReport } from '../../src/lab/audit.ts';
 import { loadFrom } from '../../src/lab/load.ts';
 import { failoverWindow } from '../../src/load/generator.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
-import { repoRoot } from '../helpers.ts';
-import { alertArrives, alertStories, everyTargetUp, expectOk, home, inHost, killInTurn, removeStack, SKIP_LAB, storedKeys, waitFor, webstack, whileReading, whileWriting, writeAgain } from './lab-helpers.ts';
+import { chromium, repoRoot } from '../helpers.ts';
+import { alertArrives, alertStories, everyTargetUp, expectOk, home, inHost, killInTurn, removeStack, SKIP_LAB, storedKeys, waitFor, until, webstack, whileReading, whileWriting, withDashboard, writeAgain } from './lab-helpers.ts';
 
 // ha, brought up for what the secured-stack issue asks of it: both load balancers behind one
 // virtual IP (keepalived), each with a certificate of its own by ACME, TLS end to end, every host
@@ -112,6 +112,29 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
       assert.notEqual(next.via, dead);
     } finally {
       for (const host of ['web-02', 'app-02', 'mon-01', 'mon-02']) webstack('heal', host, '--stack', stack);
+    }
+  });
+
+  test('the dashboard shows the traffic from Prometheus, who holds the virtual IP, and an alert after a web host is killed from the page', { skip: chromium() ? false : "needs Debian's chromium" }, async (t) => {
+    try {
+      await withDashboard(stack, async (page, _url, shot) => {
+        const state = (host: string) => page.locator(`#hosts tr[data-host="${host}"] .state`).textContent();
+        await until('web-01 ready on the page', 20_000, async () => (await state('web-01')) === 'ready');
+        await until("Prometheus's figures", 20_000, async () => /Prometheus/.test((await page.locator('#traffic-source').textContent()) ?? ''));
+        assert.match((await page.locator('#database').textContent()) ?? '', new RegExp(`virtual IP ${vip.replace(/\./g, '\\.')} \\(lb\\): held by lb-0[12]`));
+        await page.locator('#traffic-start').click();
+        const killed = Date.now();
+        await page.getByRole('button', { name: 'kill web-01' }).click();
+        await until('web-01 faulted on the page', 3_000, async () => (await state('web-01')) === 'faulted');
+        await until('an alert about web-01 on the page', 120_000, async () => /firing: \w+ .*web-01/.test((await page.locator('#alerts').textContent()) ?? ''));
+        t.diagnostic(`the alert was on the page ${Date.now() - killed} ms after the click: ${(await page.locator('#alerts li').first().textContent()) ?? ''}`);
+        await shot('ha-alert');
+        await page.getByRole('button', { name: 'heal web-01' }).click();
+        await until('web-01 ready again', 30_000, async () => (await state('web-01')) === 'ready');
+        await page.locator('#traffic-stop').click();
+      });
+    } finally {
+      webstack('heal', 'web-01', '--stack', stack);
     }
   });
 

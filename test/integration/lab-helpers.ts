@@ -1,11 +1,11 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadFrom } from '../../src/lab/load.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
 import type { LoadResult } from '../../src/load/shape.ts';
-import { repoRoot } from '../helpers.ts';
+import { chromium, repoRoot } from '../helpers.ts';
 
 // Helpers for tests that run real stacks: root, real namespaces and daemons. Every test uses its
 // own stack name and removes it in `finally`.
@@ -204,4 +204,54 @@ export function storedKeys(stack: string, host: string, pattern: string): string
   const socket = join(home, stack, 'run', host, 'mariadb', 'mysqld.sock');
   const { stdout } = expectOk(inHost(stack, host, 'mariadb', '-S', socket, '-N', '-e', `SELECT idempotency_key FROM foobar.posts WHERE idempotency_key LIKE '${pattern}'`), `the keys ${host} holds`);
   return stdout.split('\n').filter(Boolean);
+}
+
+/**
+ * `webstack dashboard` on a stack, with Debian's Chromium open on its page (the token's address,
+ * so the cookie is set), for `use`; the browser and the dashboard are stopped afterwards, whatever
+ * happened. `shots` names the screenshots left in test/output.
+ */
+export async function withDashboard(stack: string, use: (page: import('playwright-core').Page, url: string, shot: (name: string) => Promise<void>) => Promise<void>): Promise<void> {
+  const { chromium: browserType } = await import('playwright-core');
+  const dashboard = spawn(process.execPath, [join(repoRoot, 'bin/webstack.js'), 'dashboard', '--stack', stack, '--no-open'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let said = '';
+  dashboard.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
+  const exited = new Promise<void>((resolve) => dashboard.once('exit', () => resolve()));
+  const browser = await browserType.launch({ executablePath: chromium()!, args: ['--no-sandbox'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      dashboard.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const found = out.match(/(http:\/\/\S+\?token=\S+)/);
+        if (found) resolve(found[1]!);
+      });
+      void exited.then(() => reject(new Error(`the dashboard stopped: ${said}`)));
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(url);
+    mkdirSync(join(repoRoot, 'test', 'output'), { recursive: true });
+    const shot = async (name: string) => void (await page.screenshot({ path: join(repoRoot, 'test', 'output', `dashboard-${name}.png`), fullPage: true }));
+    try {
+      await use(page, url, shot);
+    } catch (error) {
+      // What the page showed when it went wrong, for whoever reads the failure.
+      await shot(`${stack}-failed`).catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    await browser.close();
+    dashboard.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** Until `check` holds, looking every 50 ms (what a page shows): how long it took. */
+export async function until(what: string, withinMs: number, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > withinMs) throw new Error(`${what} did not happen within ${withinMs} ms`);
+    await sleep(50);
+  }
+  return Date.now() - started;
 }

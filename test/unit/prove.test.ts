@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
@@ -13,7 +12,7 @@ import { partitionRuleset } from '../../src/plan/firewall.ts';
 import { faultSchedule } from '../../src/prove/schedule.ts';
 import { checkConsistency, failoverBudgetMs, measureFault, partitionedFrom, timelineOf, verdictRows, type FaultRun } from '../../src/prove/verdict.ts';
 import { runWorkload, writeOutcome, type UserOperation } from '../../src/prove/workload.ts';
-import { repoRoot } from '../helpers.ts';
+import { chromium, repoRoot } from '../helpers.ts';
 
 // `prove` without a lab: the workload against a loopback server that misbehaves on purpose, and
 // the verdict from operations made up to say exactly one thing each.
@@ -308,7 +307,3 @@ describe("prove's HTML report", () => {
 });
 
 /** Debian's chromium, when it is installed. */
-function chromium(): string | null {
-  for (const path of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) if (existsSync(path)) return path;
-  return null;
-}
