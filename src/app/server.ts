@@ -68,7 +68,9 @@ export function createApp(options: AppOptions): Hono {
     // The request id the load balancer (or nginx) gave it, and the database that answered a read.
     const requestId = c.req.header('x-request-id');
     const readFrom = c.res.headers.get('X-Read-From');
-    logger?.[level]({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms), ...(requestId ? { requestId } : {}), ...(readFrom ? { readFrom } : {}) }, 'request');
+    const readReason = c.res.headers.get('X-Read-Reason');
+    const cacheResult = c.res.headers.get('X-Cache');
+    logger?.[level]({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms), ...(requestId ? { requestId } : {}), ...(readFrom ? { readFrom, readReason } : {}), ...(cacheResult ? { cache: cacheResult } : {}) }, 'request');
     // Users' requests only: the load balancers' checks and Prometheus' scrapes would outnumber them.
     if (!probe) metrics?.request(c.req.routePath === '/*' ? 'unmatched' : c.req.routePath, c.req.method, c.res.status, ms / 1000);
   });
@@ -138,8 +140,7 @@ export function createApp(options: AppOptions): Hono {
     if (id === null || id === undefined) return c.json({ error: 'a post id is a positive whole number' }, 400);
     const preferPrimary = justWrote(c);
     const { post, readFrom } = await store.get(id, { preferPrimary });
-    c.header('X-Read-From', readFrom);
-    metrics?.read(readFrom, readReason(store.health().sources, readFrom, preferPrimary));
+    servedRead(c, readFrom, preferPrimary);
     return post ? c.json(post) : c.json({ error: `there is no post ${id}` }, 404);
   });
 
@@ -214,6 +215,14 @@ export function createApp(options: AppOptions): Hono {
    * A client that has just written bypasses the cache, so it reads its own write from the primary.
    * The response and the metrics say which.
    */
+  /** Says which database served a read, and why that one (`trace` shows it), in the answer, the log and the metrics. */
+  function servedRead(c: Context, readFrom: string, preferPrimary: boolean): void {
+    const reason = readReason(store.health().sources, readFrom, preferPrimary);
+    c.header('X-Read-From', readFrom);
+    c.header('X-Read-Reason', reason);
+    metrics?.read(readFrom, reason);
+  }
+
   async function listPosts(c: Context, limit: number, beforeId: number | undefined): Promise<{ posts: Post[] }> {
     const preferPrimary = justWrote(c);
     let lookup: Lookup | null = null;
@@ -225,8 +234,7 @@ export function createApp(options: AppOptions): Hono {
       if (lookup?.result === 'hit') return { posts: lookup.posts };
     }
     const result = await store.list({ limit, beforeId, preferPrimary });
-    c.header('X-Read-From', result.readFrom);
-    metrics?.read(result.readFrom, readReason(store.health().sources, result.readFrom, preferPrimary));
+    servedRead(c, result.readFrom, preferPrimary);
     if (lookup?.result === 'miss') await lookup.fill(result.posts);
     return result;
   }

@@ -173,6 +173,36 @@ export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => 
     });
 
   cli
+    .command('trace')
+    .description("send one request from the client and show its path through the stack, step by step as the seeds' Request Flow tells it: the name, the connection, the load balancer's choice, the web server, the application and its database, the answer; each step with its evidence and why. Exits 1 when the request failed, saying where it stopped")
+    .argument('[url]', "a URL of the stack (default: the site's front page)")
+    .option('--stack <name>', 'which stack (may be left out while one stack is up)')
+    .option('-X, --method <method>', 'the HTTP method (GET, or POST with --data)')
+    .option('-d, --data <json>', 'a JSON body to send (POST unless --method says otherwise)')
+    .option('--as-new-client', 'send no cookie, as a client the site has never seen (the default)')
+    .option('--session <cookies>', "send these cookies, as the client that got them would (a trace of a write prints the ones it got: 'foobar_wrote=1')")
+    .option('--json', 'print the trace as JSON')
+    .action(async (url: string | undefined, opts: { stack?: string; method?: string; data?: string; asNewClient?: boolean; session?: string; json?: boolean }) => {
+      const method = (opts.method ?? (opts.data !== undefined ? 'POST' : 'GET')).toUpperCase();
+      if (!['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) throw new UsageError(`--method '${opts.method}' is not an HTTP method trace sends; use GET, HEAD, POST, PUT, PATCH or DELETE.`);
+      if (opts.asNewClient && opts.session !== undefined) throw new UsageError('--as-new-client sends no cookie and --session sends some: use one of them.');
+      if (opts.data !== undefined) {
+        try {
+          JSON.parse(opts.data);
+        } catch {
+          throw new UsageError(`--data is not JSON: ${opts.data}`);
+        }
+      }
+      const stack = pickStack(home(), opts.stack);
+      await lab.checkMachine();
+      const { trace } = await import('../lab/trace.ts');
+      const { formatTrace } = await import('../trace/trace.ts');
+      const result = await trace(home(), stack, { ...(url ? { url } : {}), method, ...(opts.data !== undefined ? { data: opts.data } : {}), ...(opts.session ? { session: opts.session } : {}) }, await lab.target());
+      io.stdout(opts.json ? JSON.stringify(result, null, 2) + '\n' : formatTrace(result));
+      if (!result.ok) setExit(EXIT.failed);
+    });
+
+  cli
     .command('alerts')
     .description("the alerts the stack's Alertmanagers sent, as the lab's receiver recorded them: what fires, what resolved, and when a person was told")
     .option('--stack <name>', 'which stack (may be left out while one stack is up)')

@@ -64,6 +64,7 @@ export function liveBackend({ home, stack, target }: LiveOptions): LiveBackend {
   let counters: HaproxyCounters[] = [];
   let alertsSeen = -1;
   let closed = false;
+  let problem: string | null = null;
 
   const look = () => {
     try {
@@ -82,9 +83,15 @@ export function liveBackend({ home, stack, target }: LiveOptions): LiveBackend {
         lastJson = json;
         emit({ event: 'state', data: view });
       }
+      problem = null;
     } catch (error) {
-      if (!(error instanceof DashboardRefusal)) say(`looking at ${stack} failed: ${(error as Error).message}`, true);
+      trouble(`looking at ${stack} failed: ${(error as Error).message}`);
     }
+  };
+  /** Said once, not four times a second (a stack taken down under the dashboard). */
+  const trouble = (message: string) => {
+    if (message !== problem) say(message, true);
+    problem = message;
   };
 
   const ask = async () => {
@@ -118,9 +125,12 @@ export function liveBackend({ home, stack, target }: LiveOptions): LiveBackend {
   };
 
   const lookTimer = setInterval(look, LOOK_MS);
-  let asking: Promise<void> = Promise.resolve();
+  // One round of asking at a time: with slow daemons a round is skipped, not queued.
+  let asking: Promise<void> | null = null;
   const askTimer = setInterval(() => {
-    asking = asking.then(ask).catch((error: Error) => say(`asking the daemons failed: ${error.message}`, true));
+    asking ??= ask()
+      .catch((error: Error) => trouble(`asking the daemons failed: ${error.message}`))
+      .finally(() => (asking = null));
   }, ASK_MS);
 
   let load: Started | null = null;
@@ -218,7 +228,7 @@ export function liveBackend({ home, stack, target }: LiveOptions): LiveBackend {
       clearInterval(lookTimer);
       clearInterval(askTimer);
       if (load) target.signalGroup(load.pid, 'SIGTERM');
-      await asking.catch(() => undefined);
+      await asking;
     },
   };
 }

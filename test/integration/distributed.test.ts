@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { loadFrom } from '../../src/lab/load.ts';
 import type { ProveReport } from '../../src/lab/prove.ts';
+import type { Trace } from '../../src/trace/trace.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
 import type { LoadResult } from '../../src/load/generator.ts';
 import { repoRoot } from '../helpers.ts';
@@ -268,6 +269,68 @@ describe('distributed: HAProxy, two servers, a primary and a replica', { skip: S
     const bothSides = webstack('fail', 'lb-01', '--how', 'partition', '--to', 'lb-01,server-01', '--stack', stack);
     assert.equal(bothSides.code, 2);
     assert.match(bothSides.stderr, /lb-01 cannot be on both sides/);
+  });
+
+  test('trace shows a static file served by nginx with no app step, a new client\'s read from the replica, a write to the primary, and the same client\'s next read from the primary for read-your-writes', () => {
+    const traced = (...args: string[]) => {
+      const run = webstack('trace', ...args, '--stack', stack, '--json');
+      assert.equal(run.code, 0, run.stderr || run.stdout);
+      return JSON.parse(run.stdout) as Trace;
+    };
+    const step = (t: Trace, kind: string) => t.steps.find((s) => s.step === kind);
+
+    const file = traced(`${www}/static/style.css`);
+    assert.deepEqual(file.steps.map((s) => s.step), ['resolve', 'connect', 'balance', 'web', 'answer']);
+    assert.match(step(file, 'resolve')!.said, /www\.foobar\.com is 203\.0\.113\.42 \(TTL \d+ s\), answered by dns/);
+    assert.match(step(file, 'connect')!.said, /to 203\.0\.113\.42 \(lb-01\), plain HTTP, HTTP\/1\.1/);
+    assert.match(step(file, 'balance')!.said, /load balancer lb-01: chose server-0[12] by roundrobin/);
+    assert.match(step(file, 'web')!.said, /nginx on server-0[12]: served the file itself \(200/);
+    assert.ok(file.steps.every((s) => s.observed && (s.step === 'connect' || s.step === 'answer' || s.evidence.length > 0)), 'each step with its evidence');
+
+    const read = traced(`${www}/api/posts`);
+    assert.deepEqual(read.steps.map((s) => s.step), ['resolve', 'connect', 'balance', 'web', 'app', 'answer']);
+    assert.match(step(read, 'app')!.said, /read from server-02/);
+    assert.match(step(read, 'app')!.why!, /a replica is up to date/);
+    assert.match(step(read, 'web')!.said, /passed it to the application server on server-0[12]/);
+
+    const write = traced(`${www}/api/posts`, '--data', JSON.stringify({ author: 'trace', body: `traced ${Date.now()}` }));
+    assert.match(step(write, 'app')!.said, /POST \/api\/posts answered 201 .*written to server-01, acknowledged: committed on the primary/);
+    assert.ok(write.setCookies.length > 0, 'the write set the read-your-writes cookie');
+    const again = traced(`${www}/api/posts`, '--session', write.setCookies.join('; '));
+    assert.match(step(again, 'app')!.said, /read from server-01/);
+    assert.match(step(again, 'app')!.why!, /^read-your-writes/);
+    assert.ok(again.waterfall.length === 4 && again.waterfall[0]!.ms >= again.waterfall[1]!.ms, JSON.stringify(again.waterfall));
+
+    const text = webstack('trace', `${www}/api/posts`, '--stack', stack);
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, /^1\. DNS: /m);
+    assert.match(text.stdout, /^3\. load balancer lb-01: chose/m);
+    assert.match(text.stdout, /time at each hop:/);
+  });
+
+  test('trace with a server failed shows the healthy server chosen and the other down; with both failed it stops at the LB, saying it had no healthy server', async () => {
+    try {
+      expectOk(webstack('fail', 'server-02', '--stack', stack), 'fail');
+      await waitForState('server-02', 'DOWN', 5_000);
+      const one = JSON.parse(expectOk(webstack('trace', `${www}/`, '--stack', stack, '--json'), 'trace').stdout) as Trace;
+      const balance = one.steps.find((s) => s.step === 'balance')!;
+      assert.match(balance.said, /chose server-01/);
+      assert.match(balance.why!, /server-02 DOWN/);
+      expectOk(webstack('fail', 'server-01', '--stack', stack), 'fail');
+      await waitForState('server-01', 'DOWN', 5_000);
+      const none = webstack('trace', `${www}/`, '--stack', stack, '--json');
+      assert.equal(none.code, 1);
+      const stopped = JSON.parse(none.stdout) as Trace;
+      assert.equal(stopped.ok, false);
+      assert.deepEqual(stopped.stopped?.step, 'balance');
+      assert.match(stopped.stopped!.why, /lb-01 had no healthy server \(server-01 DOWN, server-02 DOWN\)/);
+      assert.match(webstack('trace', `${www}/`, '--stack', stack).stdout, /✗ stopped at balance: lb-01 had no healthy server/);
+    } finally {
+      webstack('heal', 'server-01', '--stack', stack);
+      webstack('heal', 'server-02', '--stack', stack);
+      await waitForState('server-01', 'UP', 10_000).catch(() => undefined);
+      await waitForState('server-02', 'UP', 10_000).catch(() => undefined);
+    }
   });
 
   test('ten design changes applied under constant load fail no request and reload only the daemons whose config changed', async (t) => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { AuditReport } from '../../src/lab/audit.ts';
+import type { Trace } from '../../src/trace/trace.ts';
 import { loadFrom } from '../../src/lab/load.ts';
 import { failoverWindow } from '../../src/load/generator.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
@@ -136,6 +137,23 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
     } finally {
       webstack('heal', 'web-01', '--stack', stack);
     }
+  });
+
+  test('trace over TLS through the virtual IP: a static file from nginx, a read through the cache, and a write certified by the Galera cluster at the write address', () => {
+    const traced = (...args: string[]) => JSON.parse(expectOk(webstack('trace', ...args, '--stack', stack, '--json'), 'trace').stdout) as Trace;
+    const step = (t: Trace, kind: string) => t.steps.find((s) => s.step === kind)!;
+    const file = traced('https://www.foobar.com/static/style.css');
+    assert.deepEqual(file.steps.map((s) => s.step), ['resolve', 'connect', 'balance', 'web', 'answer']);
+    assert.match(step(file, 'resolve').said, new RegExp(`${vip.replace(/\./g, '\\.')} \\(TTL \\d+ s\\), answered by dns, a virtual IP held now by lb-0[12] \\(of lb-01, lb-02\\)`));
+    assert.match(step(file, 'connect').said, /TLSv1\.3 .*certificate .*www\.foobar\.com.*, verified, HTTP\/2/);
+    assert.match(step(file, 'web').said, /served the file itself/);
+    const read = traced(posts);
+    assert.match(step(read, 'app').said, /the cache: (hit|miss)/);
+    const write = traced(posts, '--data', JSON.stringify({ author: 'trace', body: `traced ${Date.now()}` }));
+    const writer = holder('keepalived-db', writeAddress);
+    assert.match(step(write, 'app').said, new RegExp(`written to ${writer}, acknowledged: certified by the Galera cluster`));
+    const again = traced(posts, '--session', write.setCookies.join('; '));
+    assert.match(step(again, 'app').said, /the cache: bypass/);
   });
 
   test('audit passes on every host of ha', (t) => {
