@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { LabError } from '../lab/errors.ts';
 import { FAULT_KINDS } from '../lab/state.ts';
 import { PROVE_FAULTS } from '../prove/verdict.ts';
+import type { Trace } from '../trace/trace.ts';
 import type { DashboardView } from './view.ts';
 
 // The dashboard's HTTP API (docs/dashboard.md), apart from the lab: everything it does goes
@@ -50,6 +51,10 @@ export interface DashboardBackend {
   traffic(rate: number): Promise<void>;
   /** The last prove run's HTML report, if there is one. */
   proveReport(): string | null;
+  /** One request sent from the client and traced (`webstack trace`). */
+  trace(request: { readonly path: string; readonly data?: string }): Promise<Trace>;
+  /** Every log line of one request id, from the monitoring hosts (`logs --request`). */
+  requestLines(id: string): readonly { readonly at: string; readonly host: string; readonly program: string; readonly message: string }[];
 }
 
 /** A refusal the backend wants the page to read, with the status it deserves. */
@@ -69,6 +74,7 @@ const BODIES = {
   deploy: z.strictObject({ tier: z.enum(['app', 'web']).default('app') }),
   prove: z.strictObject({ faults: z.array(z.enum(PROVE_FAULTS)).min(1).default(['kill']), only: z.array(host).min(1).optional() }),
   traffic: z.strictObject({ rate: z.number().int().min(0).max(500) }),
+  trace: z.strictObject({ path: z.string().startsWith('/').max(200).default('/'), data: z.string().max(10_000).optional() }),
 };
 
 export function dashboardApp(backend: DashboardBackend, token: string): Hono {
@@ -138,16 +144,20 @@ export function dashboardApp(backend: DashboardBackend, token: string): Hono {
     }),
   );
 
+  /** An error as the page reads it: what is wrong, with the status it deserves. */
+  const refusal = (c: Context, error: unknown) => {
+    if (error instanceof DashboardRefusal) return c.json({ error: error.message }, error.status);
+    // The lab's refusals (no such host, already failed, not failed) are the person's to mend.
+    if (error instanceof LabError) return c.json({ error: error.message, fix: error.fix }, error.code === 'no-host' ? 404 : 409);
+    if (error instanceof z.ZodError) return c.json({ error: error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') }, 400);
+    return c.json({ error: (error as Error).message }, 500);
+  };
   const action = async (c: Context, run: () => Promise<void>) => {
     try {
       await run();
       return c.json({ ok: true });
     } catch (error) {
-      if (error instanceof DashboardRefusal) return c.json({ error: error.message }, error.status);
-      // The lab's refusals (no such host, already failed, not failed) are the person's to mend.
-      if (error instanceof LabError) return c.json({ error: error.message, fix: error.fix }, error.code === 'no-host' ? 404 : 409);
-      if (error instanceof z.ZodError) return c.json({ error: error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') }, 400);
-      return c.json({ error: (error as Error).message }, 500);
+      return refusal(c, error);
     }
   };
   const body = async (c: Context) => c.req.json().catch(() => ({}));
@@ -164,6 +174,21 @@ export function dashboardApp(backend: DashboardBackend, token: string): Hono {
   app.post('/api/deploy', async (c) => action(c, async () => backend.deploy(BODIES.deploy.parse(await body(c)).tier)));
   app.post('/api/prove', async (c) => action(c, async () => backend.prove(BODIES.prove.parse(await body(c)))));
   app.post('/api/traffic', async (c) => action(c, async () => backend.traffic(BODIES.traffic.parse(await body(c)).rate)));
+  // A trace sends a request to the stack (a write, with data): as guarded as any other action.
+  app.post('/api/trace', async (c) => {
+    try {
+      return c.json(await backend.trace(BODIES.trace.parse(await body(c))));
+    } catch (error) {
+      return refusal(c, error);
+    }
+  });
+  app.get('/api/requests/:id', (c) => {
+    try {
+      return c.json({ id: c.req.param('id'), lines: backend.requestLines(c.req.param('id')) });
+    } catch (error) {
+      return refusal(c, error);
+    }
+  });
   return app;
 }
 
@@ -201,7 +226,11 @@ function pageHtml(stack: string, token: string): string {
 <section aria-labelledby="database-title"><h2 id="database-title">Database, load balancers, virtual IPs</h2><div id="database"></div></section>
 <section aria-labelledby="alerts-title"><h2 id="alerts-title">Alerts</h2><ul id="alerts" aria-live="polite"></ul></section>
 <section aria-labelledby="activity-title"><h2 id="activity-title">Activity</h2><ol id="activity" aria-live="polite"></ol><div id="verdict"></div></section>
-<section aria-labelledby="logs-title"><h2 id="logs-title">Logs</h2><label>host <select id="log-host"></select></label> <button type="button" id="log-show">show its recent lines</button><pre id="logs" tabindex="0"></pre></section>
+<section aria-labelledby="trace-title"><h2 id="trace-title">Trace a request</h2>
+<form id="trace"><label>path <input name="path" value="/api/posts"></label> <label>JSON to post (a write) <input name="data" placeholder='{"author":"me","body":"hi"}'></label> <button type="submit">trace it</button></form>
+<ol id="trace-steps" aria-live="polite"></ol></section>
+<section aria-labelledby="logs-title"><h2 id="logs-title">Logs</h2><label>host <select id="log-host"></select></label> <button type="button" id="log-show">show its recent lines</button>
+<form id="request-lines"><label>or one request's lines, by its id <input name="id" size="40"></label> <button type="submit">show them</button></form><pre id="logs" tabindex="0"></pre></section>
 </main>
 <script type="module" src="/page.js"></script>
 </body></html>
@@ -219,6 +248,8 @@ h1 { font-size: 1.4em; margin: 0; } h2 { font-size: 1.1em; border-bottom: 1px so
 #diagram .node.state-degraded rect, #diagram .node.state-starting rect { stroke: #8a4b00; stroke-width: 4; }
 #diagram .node.state-failed rect, #diagram .node.state-faulted rect, #diagram .node.state-down rect, #diagram .node.state-failed path, #diagram .node.state-faulted path, #diagram .node.state-failed ellipse, #diagram .node.state-faulted ellipse { stroke: #b71c1c; stroke-width: 5; fill: #fdecea; }
 #diagram .node.state-partitioned rect { stroke: #6a1b9a; stroke-width: 5; stroke-dasharray: 6 3; }
+#diagram .node.traced rect, #diagram .node.traced path, #diagram .node.traced ellipse { fill: #fff59d; }
+#trace-steps li { margin-bottom: 0.3em; } #trace-steps .why { color: #444; font-size: 0.9em; }
 table { border-collapse: collapse; } th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
 .state { font-weight: bold; } .state-ready { color: #1b5e20; } .state-degraded, .state-starting { color: #8a4b00; } .state-failed, .state-faulted, .state-down { color: #b71c1c; } .state-partitioned { color: #6a1b9a; }
 button { font: inherit; margin: 0.1em; } button:focus-visible, a:focus-visible, input:focus-visible, select:focus-visible { outline: 3px solid #0b57d0; outline-offset: 2px; }

@@ -10,6 +10,7 @@ import { COMPILED, programCommand, REPO_ROOT } from '../entry.ts';
 import { daemonPaths, stackPaths } from '../plan/paths.ts';
 import { checkLoadRequest } from '../lab/load.ts';
 import { readPromotion, readRunningDesign, readSpecs, readState, runningHost } from '../lab/state.ts';
+import { stackLogs } from '../lab/logs.ts';
 import { stackStatus, withObservations, type StackStatus } from '../lab/status.ts';
 import type { Started, Target } from '../lab/target.ts';
 import { chartStyle, pageScript } from './bundle.ts';
@@ -222,6 +223,18 @@ export function liveBackend({ home, stack, target }: LiveOptions): LiveBackend {
       say(`traffic: ${rate} requests a second from the client to ${urls.join(' and ')}, for at most ${TRAFFIC_MAX_S / 60} minutes`);
     },
     proveReport: () => report,
+    async trace({ path, data }) {
+      const running = readRunningDesign(home, stack);
+      if (!running) throw new DashboardRefusal(`there is no stack named '${stack}' any more`, 404);
+      const base = running.tls ? running.tls.url.replace(/\/$/, '') : `http://${running.design.entry}.${running.design.domain}`;
+      const { trace } = await import('../lab/trace.ts');
+      const traced = await trace(home, stack, { url: `${base}${path}`, method: data === undefined ? 'GET' : 'POST', ...(data !== undefined ? { data } : {}) }, target);
+      say(`trace of ${traced.method} ${path}: ${traced.ok ? 'answered' : `stopped at ${traced.stopped?.step ?? 'the answer'}`}${traced.requestId ? ` (request ${traced.requestId})` : ''}`, !traced.ok);
+      return traced;
+    },
+    requestLines(id) {
+      return stackLogs(home, stack).filter((line) => line.message.includes(id));
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -13,7 +13,7 @@ const SKIP = SKIP_LAB || (chromium() ? false : "needs Debian's chromium");
 const stateOf = (page: import('playwright-core').Page, host: string) => page.locator(`#hosts tr[data-host="${host}"] .state`).textContent();
 
 describe('the dashboard, in a browser', { skip: SKIP }, () => {
-  test('on distributed: every host shown; kill a server and it shows faulted within 2 s, the LB marks it down, the traffic goes on without errors; heal brings it back; a cross-site form changes nothing', async (t) => {
+  test('on distributed: every host shown; kill a server and it shows faulted within 2 s, the LB marks it down, the traffic goes on without errors; heal brings it back; a trace lights its path; a cross-site form changes nothing', async (t) => {
     const stack = 'it-dash';
     removeStack(stack);
     try {
@@ -47,6 +47,14 @@ describe('the dashboard, in a browser', { skip: SKIP }, () => {
         assert.equal(Number((await page.locator('#charts').getAttribute('data-client-failed')) ?? 0), 0, 'no request of the traffic failed at all');
         await page.locator('#traffic-stop').click();
         await shot('distributed-healed');
+
+        // A trace from the page: its steps listed, its hosts lit on the diagram.
+        await page.locator('#trace input[name="path"]').fill('/static/style.css');
+        await page.locator('#trace button').click();
+        await until('the trace on the page', 10_000, async () => /served the file itself/.test((await page.locator('#trace-steps').textContent()) ?? ''));
+        assert.match((await page.locator('#trace-steps li').first().textContent()) ?? '', /^DNS: www\.foobar\.com is 203\.0\.113\.42/);
+        assert.match((await page.locator('#node-h_lb_01').getAttribute('class')) ?? '', /\btraced\b/);
+        await shot('distributed-trace');
 
         // A page of another origin (a data: URL's, opaque) posting a form to the dashboard: the
         // strict cookie does not go with it, so it is refused, and nothing is done.

@@ -135,6 +135,11 @@ describe("the dashboard's API", () => {
       prove: async (r) => void asked.push(`prove ${r.faults.join(',')} ${r.only?.join(',') ?? 'all'}`),
       traffic: async (rate) => void asked.push(`traffic ${rate}`),
       proveReport: () => null,
+      trace: async (r) => {
+        asked.push(`trace ${r.path}${r.data ? ` ${r.data}` : ''}`);
+        return { url: `http://www.foobar.com${r.path}`, method: r.data ? 'POST' : 'GET', requestId: 'r-1', ok: true, stopped: null, steps: [], waterfall: [], setCookies: [] };
+      },
+      requestLines: (id) => [{ at: '2026-11-24T08:00:00.000001Z', host: 'lb-01', program: 'haproxy', message: `request_id=${id}` }],
     };
     return { backend, asked, emit: (e) => listeners.forEach((l) => l(e)) };
   }
@@ -169,7 +174,7 @@ describe("the dashboard's API", () => {
       ['a form', { ...page, 'content-type': 'application/x-www-form-urlencoded' }, 'JSON'],
       ['nothing', {}, ''],
     ];
-    for (const path of ['/api/hosts/server-01/fail', '/api/hosts/server-01/heal', '/api/partition', '/api/deploy', '/api/prove', '/api/traffic']) {
+    for (const path of ['/api/hosts/server-01/fail', '/api/hosts/server-01/heal', '/api/partition', '/api/deploy', '/api/prove', '/api/traffic', '/api/trace']) {
       for (const [what, headers, said] of refusals) {
         const r = await app.request(`http://localhost${path}`, { method: 'POST', headers, body: what === 'a form' ? 'how=kill' : '{}' });
         assert.ok(r.status === 403 || r.status === 401, `${path}, ${what}: ${r.status}`);
@@ -204,13 +209,18 @@ describe("the dashboard's API", () => {
       assert.equal(r.status, 200, `${path}: ${await r.clone().text()}`);
       assert.deepEqual(await r.json(), { ok: true });
     }
-    assert.deepEqual(asked, ['fail server-01 freeze', 'fail server-01 kill', 'heal server-01', 'partition lb-01 | server-02', 'deploy app', 'prove kill,cut lb-01', 'traffic 50']);
+    const traced = await post('/api/trace', { path: '/api/posts', data: '{"author":"a","body":"b"}' });
+    assert.equal(((await traced.json()) as { method: string }).method, 'POST');
+    assert.deepEqual(asked, ['fail server-01 freeze', 'fail server-01 kill', 'heal server-01', 'partition lb-01 | server-02', 'deploy app', 'prove kill,cut lb-01', 'traffic 50', 'trace /api/posts {"author":"a","body":"b"}']);
+    const lines = await app.request('/api/requests/r-1', { headers: { [TOKEN_HEADER]: TOKEN } });
+    assert.deepEqual(((await lines.json()) as { lines: { message: string }[] }).lines.map((l) => l.message), ['request_id=r-1']);
     for (const [path, body, said] of [
       ['/api/hosts/server-01/fail', { how: 'explode' }, /how: Invalid option/],
       ['/api/hosts/server-01/fail', { how: 'partition' }, /how: Invalid option/],
       ['/api/partition', { from: ['lb-01'], to: ['lb-01'] }, /lb-01 cannot be on both sides/],
       ['/api/traffic', { rate: 100_000 }, /rate: Too big/],
       ['/api/hosts/Server%201/heal', {}, /a host name/],
+      ['/api/trace', { path: 'http://example.com/' }, /path: /],
     ] as const) {
       const r = await post(path, body);
       assert.equal(r.status, 400, path);

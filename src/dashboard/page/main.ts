@@ -1,6 +1,7 @@
 import uPlot from 'uplot';
 import type { DashboardView, HostCard } from '../view.ts';
 import type { TrafficFigures } from '../traffic.ts';
+import type { Trace } from '../../trace/trace.ts';
 
 // The dashboard page: draws what the server pushes (server-sent events: the stack's view, the
 // client's traffic, activity, alerts, prove's progress) and sends what a person asks for. Every
@@ -197,7 +198,47 @@ async function start(): Promise<void> {
     const { lines } = (await (await fetch(`/api/logs/${host}`)).json()) as { lines: string[] };
     $('#logs').textContent = lines.join('\n') || `no log lines from ${host}`;
   });
+  $('#trace').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target as HTMLFormElement);
+    const data = String(form.get('data') ?? '').trim();
+    const response = await fetch('/api/trace', { method: 'POST', headers: { 'content-type': 'application/json', 'x-webstack-token': token }, body: JSON.stringify({ path: String(form.get('path') ?? '/'), ...(data ? { data } : {}) }) });
+    const answer = (await response.json()) as Trace & { error?: string };
+    if (!response.ok) return activity(`trace: ${answer.error ?? response.statusText}`, true);
+    drawTrace(answer);
+  });
+  $('#request-lines').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const id = String(new FormData(e.target as HTMLFormElement).get('id') ?? '').trim();
+    const answer = (await (await fetch(`/api/requests/${encodeURIComponent(id)}`)).json()) as { lines?: { at: string; host: string; program: string; message: string }[]; error?: string };
+    $('#logs').textContent = answer.lines ? answer.lines.map((l) => `${l.at} ${l.host} ${l.program}: ${l.message}`).join('\n') || `no line names request ${id}` : (answer.error ?? '');
+  });
   listen();
+}
+
+/** The trace's steps, numbered, and its hosts lit on the diagram for a while. */
+function drawTrace(t: Trace): void {
+  const list = $('#trace-steps');
+  list.innerHTML = '';
+  for (const step of t.steps) {
+    const item = document.createElement('li');
+    item.textContent = `${step.said}${step.ms !== null ? ` [${step.ms} ms]` : ''}`;
+    if (step.why) {
+      const why = document.createElement('div');
+      why.className = 'why';
+      why.textContent = `why: ${step.why}`;
+      item.append(why);
+    }
+    list.append(item);
+  }
+  if (t.stopped) activity(`trace stopped at ${t.stopped.step}: ${t.stopped.why}`, true);
+  if (t.requestId) $<HTMLInputElement>('#request-lines input[name="id"]').value = t.requestId;
+  const hosts = new Set(t.steps.flatMap((s) => (s.where ? [s.where] : [])));
+  for (const node of document.querySelectorAll('#diagram .node.traced')) node.classList.remove('traced');
+  for (const host of hosts) document.getElementById(nodeId(host))?.classList.add('traced');
+  setTimeout(() => {
+    for (const node of document.querySelectorAll('#diagram .node.traced')) node.classList.remove('traced');
+  }, 15_000);
 }
 
 void start();
