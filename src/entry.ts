@@ -11,6 +11,9 @@ export const COMPILED = import.meta.url.endsWith('.js');
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/** This webstack's own programs, as the daemons it renders run them (the foobar app): what `up`, `deploy` and `promote` are given. */
+export const THIS_INSTALL = { repoRoot: REPO_ROOT, node: process.execPath, compiled: COMPILED } as const;
+
 /** The command that runs one of webstack's modules (`app/main`, `lab/supervisor-main`, `load/main`). */
 export function programCommand(node: string, repoRoot: string, module: string, compiled: boolean = COMPILED): string[] {
   if (compiled) return [node, join(repoRoot, 'dist', `${module}.js`)];

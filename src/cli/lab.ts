@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { COMPILED, REPO_ROOT } from '../entry.ts';
+import { THIS_INSTALL } from '../entry.ts';
 import { labRootsFile } from '../daemons/pebble.ts';
 import { daemonPaths, stackPaths, webstackHome } from '../plan/paths.ts';
 import { acmeHost } from '../plan/topology.ts';
@@ -26,8 +26,7 @@ const lab = {
 
 export function addLabCommands(cli: Command, io: Io, setExit: (code: number) => void, designHelp: string): void {
   const home = () => webstackHome();
-  // This webstack's own programs, as the daemons it renders run them (the foobar app).
-  const install = { repoRoot: REPO_ROOT, node: process.execPath, compiled: COMPILED };
+  const install = THIS_INSTALL;
   const say = (line: string) => io.stdout(`${line}\n`);
 
   cli

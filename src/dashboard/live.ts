@@ -6,10 +6,10 @@ import { withPrimary } from '../design/promote.ts';
 import type { ResolvedStack } from '../design/types.ts';
 import { renderSvg } from '../diagram/svg.ts';
 import { diagramModel } from '../diagram/model.ts';
-import { COMPILED, programCommand, REPO_ROOT } from '../entry.ts';
+import { programCommand, REPO_ROOT, THIS_INSTALL } from '../entry.ts';
 import { daemonPaths, stackPaths } from '../plan/paths.ts';
 import { checkLoadRequest } from '../lab/load.ts';
-import { readPromotion, readRunningDesign, readSpecs, readState, runningHost } from '../lab/state.ts';
+import { readPromotion, readRunningDesign, readSpecs, readState, runningHost, siteBase } from '../lab/state.ts';
 import { stackLogs } from '../lab/logs.ts';
 import { stackStatus, withObservations, type StackStatus } from '../lab/status.ts';
 import type { Started, Target } from '../lab/target.ts';
@@ -176,7 +176,7 @@ export function liveBackend({ home, stack, target }: LiveOptions): LiveBackend {
     async deploy(tier) {
       const { deploy } = await import('../lab/deploy.ts');
       // A roll takes a while: it goes on after the answer, and says how it goes as activity.
-      void deploy(stack, { tier }, { ...quiet, install: { repoRoot: REPO_ROOT, node: process.execPath, compiled: COMPILED } }).catch((error: Error) => say(`deploy: ${error.message}`, true));
+      void deploy(stack, { tier }, { ...quiet, install: THIS_INSTALL }).catch((error: Error) => say(`deploy: ${error.message}`, true));
     },
     async prove(request) {
       if (proving) throw new DashboardRefusal('prove is running already');
@@ -202,7 +202,7 @@ export function liveBackend({ home, stack, target }: LiveOptions): LiveBackend {
       const state = readState(home, stack);
       const running = readRunningDesign(home, stack);
       if (!state || !running) throw new DashboardRefusal(`there is no stack named '${stack}' any more`, 404);
-      const base = running.tls ? running.tls.url.replace(/\/$/, '') : `http://${running.design.entry}.${running.design.domain}`;
+      const base = siteBase(running);
       const urls = [`${base}/`, `${base}/api/posts`];
       checkLoadRequest({ urls, requests: rate * TRAFFIC_MAX_S, rate, connections: 20, timeoutS: 5 }, state.networks.map((n) => n.cidr));
       const client = state.hosts.find((h) => h.name === 'client')!;
@@ -226,7 +226,7 @@ export function liveBackend({ home, stack, target }: LiveOptions): LiveBackend {
     async trace({ path, data }) {
       const running = readRunningDesign(home, stack);
       if (!running) throw new DashboardRefusal(`there is no stack named '${stack}' any more`, 404);
-      const base = running.tls ? running.tls.url.replace(/\/$/, '') : `http://${running.design.entry}.${running.design.domain}`;
+      const base = siteBase(running);
       const { trace } = await import('../lab/trace.ts');
       const traced = await trace(home, stack, { url: `${base}${path}`, method: data === undefined ? 'GET' : 'POST', ...(data !== undefined ? { data } : {}) }, target);
       say(`trace of ${traced.method} ${path}: ${traced.ok ? 'answered' : `stopped at ${traced.stopped?.step ?? 'the answer'}`}${traced.requestId ? ` (request ${traced.requestId})` : ''}`, !traced.ok);

@@ -13,7 +13,7 @@ import type { UserOperation, WorkloadOptions } from '../prove/workload.ts';
 import { labError } from './errors.ts';
 import { fail, heal, partition } from './faults.ts';
 import { sqlOn } from './sql.ts';
-import { readPromotion, readRunningDesign, runningHost, type StackState } from './state.ts';
+import { readPromotion, readRunningDesign, runningHost, siteBase, type StackState } from './state.ts';
 import type { Target } from './target.ts';
 
 // `prove`: every host of a running stack broken in turn, each way, under a steady workload of
@@ -89,7 +89,7 @@ export async function prove(stack: string, request: ProveRequest, options: Prove
   const hosts = faultableHosts(state, design.hosts.map((h) => h.name), request.only);
   const budgetMs = failoverBudgetMs(design);
   const run = `prove-${Date.now().toString(36)}`;
-  const base = running.tls ? running.tls.url.replace(/\/$/, '') : `http://${design.entry}.${design.domain}`;
+  const base = siteBase(running);
   const started = Date.now();
   const scratch = join(stackPaths(home, stack).run, 'prove');
   const seed = request.seed ?? null;

@@ -79,6 +79,11 @@ export function writeState(home: string, state: StackState): void {
   writeJsonAtomic(stackPaths(home, state.stack).state, state);
 }
 
+/** The site as users reach it, without a trailing slash: https://www.foobar.com with TLS, else http://. */
+export function siteBase(running: RunningDesign): string {
+  return running.tls ? running.tls.url.replace(/\/$/, '') : `http://${running.design.entry}.${running.design.domain}`;
+}
+
 /** The stacks that have a state file: up, half-made, or crashed. */
 export function listStacks(home: string): string[] {
   if (!existsSync(home)) return [];

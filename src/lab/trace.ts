@@ -8,7 +8,7 @@ import { daemonPaths, stackPaths } from '../plan/paths.ts';
 import { buildTrace, parseAppLine, parseCurl, parseDig, parseHaproxyLine, parseNginxLine, type Trace, type TraceEvidence } from '../trace/trace.ts';
 import { labError } from './errors.ts';
 import { checkLoadRequest } from './load.ts';
-import { readPromotion, readRunningDesign, readSpecs, runningHost, type StackState } from './state.ts';
+import { readPromotion, readRunningDesign, readSpecs, runningHost, siteBase, type StackState } from './state.ts';
 import type { Target } from './target.ts';
 
 // `webstack trace`: one request sent from the client, and the evidence of its path gathered
@@ -35,7 +35,7 @@ export async function trace(home: string, stack: string, request: TraceRequest, 
   const running = readRunningDesign(home, stack);
   if (!running) throw labError('no-stack', `there is no stack named '${stack}'.`);
   const design = withPrimary(running.design, readPromotion(home, stack));
-  const url = request.url ?? (running.tls ? running.tls.url : `http://${design.entry}.${design.domain}/`);
+  const url = request.url ?? `${siteBase(running)}/`;
   checkLoadRequest({ urls: [url], requests: 1, rate: 1, connections: 1, timeoutS: 10 }, state.networks.map((n) => n.cidr));
   const hostname = new URL(url).hostname;
   const hostOf = await addressesNow(state, design, target);
