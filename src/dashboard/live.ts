@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { parseReceived } from '../alerts/notifications.ts';
@@ -10,6 +10,7 @@ import { programCommand, REPO_ROOT, THIS_INSTALL } from '../entry.ts';
 import { daemonPaths, stackPaths } from '../plan/paths.ts';
 import { checkLoadRequest } from '../lab/load.ts';
 import { readPromotion, readRunningDesign, readSpecs, readState, runningHost, siteBase } from '../lab/state.ts';
+import { lastLines } from '../lab/logfile.ts';
 import { stackLogs } from '../lab/logs.ts';
 import { stackStatus, withObservations, type StackStatus } from '../lab/status.ts';
 import type { Started, Target } from '../lab/target.ts';
@@ -52,10 +53,16 @@ export function liveBackend({ home, stack, target }: LiveOptions): LiveBackend {
   };
   const say = (line: string, failed = false) => emit({ event: 'activity', data: { at: Date.now(), line, ...(failed ? { failed } : {}) } });
 
+  // Read again only when `up` or `promote` has written either file since: look() asks four times a second.
+  let cached: { stamp: string; design: ResolvedStack } | null = null;
   const designOf = (): ResolvedStack => {
+    const { design: designFile, promotion } = stackPaths(home, stack);
+    const stamp = [designFile, promotion].map((f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 'none').join(' ');
+    if (cached?.stamp === stamp) return cached.design;
     const running = readRunningDesign(home, stack);
     if (!running) throw new DashboardRefusal(`there is no stack named '${stack}' any more`, 404);
-    return withPrimary(running.design, readPromotion(home, stack));
+    cached = { stamp, design: withPrimary(running.design, readPromotion(home, stack)) };
+    return cached.design;
   };
 
   let last: DashboardView | null = null;
@@ -154,7 +161,7 @@ export function liveBackend({ home, stack, target }: LiveOptions): LiveBackend {
       const { host: found } = runningHost(home, stack, host);
       const lines = found.daemons.flatMap((daemon) => {
         const file = daemonPaths(stackPaths(home, stack), host, daemon).log;
-        return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(-20).map((line) => `${daemon}: ${line}`) : [];
+        return lastLines(file, 20).map((line) => `${daemon}: ${line}`);
       });
       return lines;
     },

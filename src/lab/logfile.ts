@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 
 // A daemon's log, owned by the supervisor: every daemon writes into a pipe, and only the
 // supervisor appends to the file. (A daemon given the file itself can drop O_APPEND, as HAProxy
@@ -41,5 +41,31 @@ export class LogFile {
     renameSync(this.path, `${this.path}.1`);
     this.fd = openSync(this.path, 'a');
     this.size = 0;
+  }
+}
+
+/**
+ * A log's last `count` lines, read from its last `maxBytes` only: a log may be megabytes long and
+ * its end is what is wanted. None when the file does not exist.
+ */
+export function lastLines(file: string, count = Infinity, maxBytes = 256 * 1024): string[] {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, maxBytes);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    const lines = buffer.toString('utf8').split('\n');
+    // Begun in the middle of a line: that part is not a line.
+    if (length < size) lines.shift();
+    while (lines.length > 0 && lines.at(-1)!.trim() === '') lines.pop();
+    return count === Infinity ? lines : lines.slice(-count);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeReload, type DaemonSpec } from '../daemons/types.ts';
 import { startWaves } from '../plan/plan.ts';
 import { describeProbe, probeCommand, probePassed } from '../plan/probe.ts';
-import { LogFile } from './logfile.ts';
+import { lastLines, LogFile } from './logfile.ts';
 import { readFaults, writeJsonAtomic } from './state.ts';
 import type { Started, Target } from './target.ts';
 import { changeOf, type ApplyAction, type DaemonState, type DaemonStatus, type StartFailure, type SupervisorStatus, type SpecFile } from './supervisor-types.ts';
@@ -441,9 +441,5 @@ export class Supervisor {
 }
 
 export function tail(file: string, lines: number): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
+  return lastLines(file, lines).join('\n');
 }

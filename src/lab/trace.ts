@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, fstatSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseHaproxyStats } from '../daemons/haproxy.ts';
 import { primaryOf, withPrimary } from '../design/promote.ts';
@@ -7,6 +6,7 @@ import type { ResolvedStack } from '../design/types.ts';
 import { daemonPaths, stackPaths } from '../plan/paths.ts';
 import { buildTrace, parseAppLine, parseCurl, parseDig, parseHaproxyLine, parseNginxLine, type Trace, type TraceEvidence } from '../trace/trace.ts';
 import { labError } from './errors.ts';
+import { lastLines } from './logfile.ts';
 import { checkLoadRequest } from './load.ts';
 import { readPromotion, readRunningDesign, readSpecs, runningHost, siteBase, type StackState } from './state.ts';
 import type { Target } from './target.ts';
@@ -65,7 +65,7 @@ export async function trace(home: string, stack: string, request: TraceRequest, 
     const deadline = Date.now() + LOG_WAIT_MS;
     for (;;) {
       for (const host of hostsWith(daemon)) {
-        const line = tail(logOf(host, daemon)).find((l) => {
+        const line = lastLines(logOf(host, daemon), Infinity, LOG_TAIL_BYTES).find((l) => {
           const parsed = parse(l);
           return parsed !== null && mine(parsed);
         });
@@ -142,17 +142,3 @@ function writePath(design: ResolvedStack, hostOf: Readonly<Record<string, string
   return { writer, acknowledged: replication === 'semi-sync' ? 'committed once a replica had it (semi-sync)' : 'committed on the primary; the replicas apply it after (asynchronous)' };
 }
 
-/** The last lines of a file, from its last LOG_TAIL_BYTES. */
-function tail(file: string): string[] {
-  if (!existsSync(file)) return [];
-  const fd = openSync(file, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, LOG_TAIL_BYTES);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    return buffer.toString('utf8').split('\n');
-  } finally {
-    closeSync(fd);
-  }
-}

@@ -247,7 +247,10 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
   for (const how of ['kill', 'freeze', 'cut'] as const) {
     test(`the holder of the virtual IP ${how === 'kill' ? 'killed' : how === 'freeze' ? 'frozen' : 'cut off'} under constant reads: the errors stop within a second or two, and the other holder serves`, async (t) => {
       const first = holder()!;
-      const load = loadFrom(home, stack, { from: 'client', urls: ['https://www.foobar.com/api/posts'], requests: 1200, rate: 100, connections: 20, timeoutS: 2, timeline: true }, namespaceTarget);
+      // As many connections as requests can be outstanding (rate × timeout): a request never waits
+      // for a socket held by one the frozen holder swallowed, so the window is the stack's, not the
+      // client pool's (with 20, the queue behind 20 hung sockets missed its deadlines now and then).
+      const load = loadFrom(home, stack, { from: 'client', urls: ['https://www.foobar.com/api/posts'], requests: 1200, rate: 100, connections: 200, timeoutS: 2, timeline: true }, namespaceTarget);
       try {
         await sleep(3000);
         expectOk(webstack('fail', first, '--how', how, '--stack', stack), `fail ${first}`);

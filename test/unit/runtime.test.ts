@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -9,7 +9,7 @@ import { loadDesign } from '../../src/design/load.ts';
 import { down } from '../../src/lab/down.ts';
 import { LabError } from '../../src/lab/errors.ts';
 import { fail, heal } from '../../src/lab/faults.ts';
-import { LogFile } from '../../src/lab/logfile.ts';
+import { lastLines, LogFile } from '../../src/lab/logfile.ts';
 import { checkPrograms } from '../../src/lab/preflight.ts';
 import { RecordingTarget, type Answer } from '../../src/lab/recording-target.ts';
 import { stackStatus, withObservations } from '../../src/lab/status.ts';
@@ -312,6 +312,21 @@ describe("a daemon's log", () => {
       again.close();
       assert.equal(readFileSync(`${path}.1`, 'utf8'), 'a'.repeat(60));
       assert.equal(readFileSync(path, 'utf8'), 'b'.repeat(60) + 'c'.repeat(10), 'a reopened log appends');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("is read from its end: the last lines asked for, no piece of a line cut off at the start, none for a missing file", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webstack-log-'));
+    try {
+      const path = join(dir, 'd.log');
+      writeFileSync(path, Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\n') + '\n\n');
+      assert.deepEqual(lastLines(path, 3), ['line 97', 'line 98', 'line 99']);
+      // The last 27 bytes begin with the '6' of 'line 96': that piece is left out.
+      assert.deepEqual(lastLines(path, Infinity, 27), ['line 97', 'line 98', 'line 99']);
+      assert.equal(lastLines(path).length, 100);
+      assert.deepEqual(lastLines(join(dir, 'none.log'), 5), []);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
