@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { GALERA_STATUS_SQL } from './mariadb.ts';
 import { header, type RunnableDaemon } from './types.ts';
 
 // Whether this member of a Galera cluster may hold the cluster's write address, checked five times
@@ -16,6 +15,12 @@ export function memberStateFile(run: string): string {
 }
 
 const CHECK_EVERY_S = 0.2;
+/** A server that has not answered within this is frozen or gone, as far as the write address goes. */
+const ANSWER_WITHIN_S = 0.8;
+/** The member's state in one line, after the question's number: cluster status, ready, local state. */
+const MEMBER_STATUS_COLUMNS = ['WSREP_CLUSTER_STATUS', 'WSREP_READY', 'WSREP_LOCAL_STATE_COMMENT']
+  .map((name) => `(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = '${name}')`)
+  .join(', ');
 /** A pause longer than this between two checks is a member that was frozen. */
 const WOKE_AFTER_US = 1_000_000;
 const HOLD_AFTER_WAKING_US = 2_000_000;
@@ -34,10 +39,48 @@ export const memberCheck: RunnableDaemon = {
     const script = join(paths.config, 'member-check.sh');
     const content = `${header('#', context, 'member-check')}
 # Writes ${state}: 0 when this member may hold the write address, 1 when not; only when it changes.
+# Five checks a second on every member must cost next to nothing: one client for the whole run,
+# asked through a pipe, and nothing else started per check (a client, a timeout, greps and a sleep
+# per check took half a core of a two-core machine for three members).
 set -u
+# A client that has gone makes writing to it fail, not end this script.
+trap '' PIPE
 state=${state}
 last=
 held_until=0
+asked=0
+# A pipe this script holds both ends of and never writes: \`read -t\` on it waits without a process.
+exec {pause}<> <(:)
+
+# A client that met an error or kept silent is let go: the next question starts a new one, which
+# connects afresh (the server may have been restarted meanwhile).
+stop_client() {
+  if [[ -n \${DB_PID:-} ]]; then kill "$DB_PID" 2>/dev/null; wait "$DB_PID" 2>/dev/null; fi
+  DB_PID=
+}
+
+# Whether the member is synced in the primary component and ready. Each question carries its
+# number, so an answer that comes late is not taken for the next one's.
+synced() {
+  if [[ -z \${DB_PID:-} ]] || ! kill -0 "$DB_PID" 2>/dev/null; then
+    stop_client
+    # --force goes on past an error (printed, as 2>&1 sends it here); -n answers each question at once.
+    coproc DB { exec mariadb --defaults-file=${myCnf} -N -B -n --force 2>&1; }
+  fi
+  asked=$((asked + 1))
+  local line
+  if printf '%s\\n' "SELECT $asked, ${MEMBER_STATUS_COLUMNS};" >&"\${DB[1]:-}" 2>/dev/null; then
+    while IFS= read -r -t ${ANSWER_WITHIN_S} -u "\${DB[0]:-}" line; do
+      case $line in
+        "$asked"$'\\t'*) [[ $line == "$asked"$'\\tPrimary\\tON\\t'@(Synced|Donor/Desynced) ]]; return ;;
+        ERROR*) break ;;
+      esac
+    done
+  fi
+  stop_client
+  return 1
+}
+
 previous=\${EPOCHREALTIME/./}
 while :; do
   now=\${EPOCHREALTIME/./}
@@ -45,16 +88,13 @@ while :; do
   if (( now - previous > ${WOKE_AFTER_US} )); then held_until=$((now + ${HOLD_AFTER_WAKING_US})); fi
   previous=$now
   verdict=1
-  if (( now >= held_until )); then
-    status=$(timeout 0.8 mariadb --defaults-file=${myCnf} -N -B -e "${GALERA_STATUS_SQL}" 2>/dev/null)
-    if grep -qx $'wsrep_cluster_status\\tPrimary' <<<"$status" && grep -qxE $'wsrep_local_state_comment\\t(Synced|Donor/Desynced)' <<<"$status" && grep -qx $'wsrep_ready\\tON' <<<"$status"; then verdict=0; fi
-  fi
+  if (( now >= held_until )) && synced; then verdict=0; fi
   if [[ $verdict != "$last" ]]; then
     echo "$verdict" > "$state.next" && mv "$state.next" "$state"
     echo "$(date +%T.%3N) $([[ $verdict == 0 ]] && echo 'may hold the write address' || echo 'may not hold the write address')"
     last=$verdict
   fi
-  sleep ${CHECK_EVERY_S}
+  read -r -t ${CHECK_EVERY_S} -u "$pause" _
 done
 `;
     return {

@@ -13,7 +13,7 @@ import type { Trace } from '../../src/trace/trace.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
 import type { LoadResult } from '../../src/load/generator.ts';
 import { repoRoot } from '../helpers.ts';
-import { expectOk, home, inHost, removeStack, SKIP_LAB, storedKeys, webstack, whileWriting, writeAgain } from './lab-helpers.ts';
+import { expectOk, faultSince, home, inHost, removeStack, SKIP_LAB, storedKeys, webstack, whileWriting, writeAgain } from './lab-helpers.ts';
 
 // The seeds' second stage, for real: HAProxy in front of two servers, a MariaDB primary on
 // server-01 and its replica on server-02; everything from the client host, through the LB.
@@ -55,11 +55,6 @@ function request(method: 'GET' | 'POST', path: string, body?: unknown) {
   return { status: Number(lines[0]!.split(' ')[1]), headers, body: rest.join('\n\n') };
 }
 
-function faultSince(host: string): number {
-  const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
-  return Date.parse(status.hosts.find((h: { name: string }) => h.name === host).fault.since);
-}
-
 /** Constant load on GET / and GET /api/posts from the client while `during` breaks and mends things. */
 async function underLoad(during: () => Promise<void>, requests = 1200): Promise<LoadResult> {
   const rate = 100;
@@ -91,7 +86,7 @@ async function promiseHolds(t: TestContext, host: string, how: 'kill' | 'freeze'
   try {
     const result = await underLoad(async () => {
       expectOk(webstack('fail', host, '--how', how, '--stack', stack), 'fail');
-      detectedMs = (await waitForState(host, 'DOWN', 5_000)) - faultSince(host);
+      detectedMs = (await waitForState(host, 'DOWN', 5_000)) - faultSince(stack, host);
       whileDown?.();
       await sleep(1_500);
       expectOk(webstack('heal', host, '--stack', stack), 'heal');

@@ -9,7 +9,7 @@ import { loadFrom } from '../../src/lab/load.ts';
 import { failoverWindow } from '../../src/load/generator.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
 import { chromium, repoRoot } from '../helpers.ts';
-import { alertArrives, alertStories, everyTargetUp, expectOk, home, inHost, killInTurn, removeStack, SKIP_LAB, storedKeys, waitFor, until, webstack, whileReading, whileWriting, withDashboard, writeAgain } from './lab-helpers.ts';
+import { alertArrives, alertStories, everyTargetUp, expectOk, faultSince, home, inHost, killInTurn, removeStack, SKIP_LAB, storedKeys, waitFor, until, webstack, whileReading, whileWriting, withDashboard, writeAgain } from './lab-helpers.ts';
 
 // ha, brought up for what the secured-stack issue asks of it: both load balancers behind one
 // virtual IP (keepalived), each with a certificate of its own by ACME, TLS end to end, every host
@@ -230,8 +230,7 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
       assert.equal(await done, 0, 'fail');
       assert.ok(seenAt, `${other} took the address within 15 s`);
       // From the moment the fault was made, as the fail command recorded it.
-      const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
-      const moved = seenAt - Date.parse(status.hosts.find((h: { name: string }) => h.name === first).fault.since);
+      const moved = seenAt - faultSince(stack, first);
       t.diagnostic(`${other} held the address ${moved} ms after ${first} was killed`);
       // VRRP every 200 ms: three missed advertisements and a little skew, under a second.
       assert.ok(moved < 1_500, `${moved} ms`);
@@ -254,8 +253,7 @@ describe('ha: two load balancers behind a virtual IP, TLS end to end, firewalled
       try {
         await sleep(3000);
         expectOk(webstack('fail', first, '--how', how, '--stack', stack), `fail ${first}`);
-        const status = JSON.parse(expectOk(webstack('status', '--stack', stack, '--json'), 'status').stdout);
-        const faultAt = Date.parse(status.hosts.find((h: { name: string }) => h.name === first).fault.since);
+        const faultAt = faultSince(stack, first);
         const result = await load;
         const { failed, windowMs } = failoverWindow(result.timeline!, faultAt);
         t.diagnostic(`${how} ${first}: ${failed} of ${result.requests} requests failed, errors for ${windowMs} ms after the fault; p99 ${result.latencyMs.p99} ms`);

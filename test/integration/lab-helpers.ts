@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadFrom } from '../../src/lab/load.ts';
+import { readFaults } from '../../src/lab/state.ts';
+import { stackPaths } from '../../src/plan/paths.ts';
 import { namespaceTarget } from '../../src/lab/target.ts';
 import type { LoadResult } from '../../src/load/shape.ts';
 import { chromium, repoRoot } from '../helpers.ts';
@@ -59,6 +61,16 @@ export function alive(pid: number): boolean {
 /** Teardown for `finally`: never throws, whatever state the stack is in. */
 export function removeStack(stack: string): void {
   if (existsSync(join(home, stack))) webstack('down', stack, '--volumes');
+}
+
+/**
+ * When `fail` made a host's fault, as it recorded it: read from its record, not asked of `status`,
+ * whose look at every daemon would take the CPU a failover being measured needs.
+ */
+export function faultSince(stack: string, host: string): number {
+  const fault = readFaults(stackPaths(home, stack).faults)[host];
+  if (!fault) throw new Error(`${host} of ${stack} has no fault recorded`);
+  return Date.parse(fault.since);
 }
 
 export function expectOk(run: Run, what: string): Run {
