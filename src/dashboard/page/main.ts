@@ -216,7 +216,14 @@ async function start(): Promise<void> {
   listen();
 }
 
-/** The trace's steps, numbered, and its hosts lit on the diagram for a while. */
+/** The hosts the last trace lit on the diagram, until it is put out. */
+let traceLit: ReturnType<typeof setTimeout> | undefined;
+function putOutTrace(): void {
+  clearTimeout(traceLit);
+  for (const node of document.querySelectorAll('#diagram .node.traced')) node.classList.remove('traced');
+}
+
+/** The trace's steps, numbered, and its hosts lit on the diagram for a while (a newer trace's for its own while). */
 function drawTrace(t: Trace): void {
   const list = $('#trace-steps');
   list.innerHTML = '';
@@ -234,11 +241,9 @@ function drawTrace(t: Trace): void {
   if (t.stopped) activity(`trace stopped at ${t.stopped.step}: ${t.stopped.why}`, true);
   if (t.requestId) $<HTMLInputElement>('#request-lines input[name="id"]').value = t.requestId;
   const hosts = new Set(t.steps.flatMap((s) => (s.where ? [s.where] : [])));
-  for (const node of document.querySelectorAll('#diagram .node.traced')) node.classList.remove('traced');
+  putOutTrace();
   for (const host of hosts) document.getElementById(nodeId(host))?.classList.add('traced');
-  setTimeout(() => {
-    for (const node of document.querySelectorAll('#diagram .node.traced')) node.classList.remove('traced');
-  }, 15_000);
+  traceLit = setTimeout(putOutTrace, 15_000);
 }
 
 void start();
